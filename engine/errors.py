@@ -1,0 +1,23 @@
+"""The one error type for mistakes a user can make (bad file, key, value or parameter)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class CnnError(ValueError):
+    """A user's mistake, carrying a one-line message that names what and where.
+
+    The CLI prints the message and exits 2; the TUI shows it as a notification
+    and keeps its previous state. Never raised for a bug in cnn-tui itself.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """Return ' (did you mean "x"?)' for the nearest valid choice, or ''."""
+    near = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f' (did you mean "{near[0]}"?)' if near else ""

@@ -1,0 +1,75 @@
+"""Output-size arithmetic and parameter validation shared by every operation.
+
+The one formula (PyTorch's, for convolution and pooling alike):
+    H_out = floor((H + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from engine.errors import CnnError
+
+Pair = tuple[int, int]
+
+#: Largest side of any matrix a sample may hold (input, kernel, batch item).
+MAX_SIDE = 256
+#: Most steps one trace may have; beyond that the step-by-step view is useless.
+MAX_STEPS = 50_000
+
+
+def pair(value: object, name: str, minimum: int = 1) -> Pair:
+    """Read an int or an (h, w) pair as (h, w); refuse non-integers and values below minimum."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise CnnError(f"{name} must be one integer or a pair [h, w], got {list(value)}")
+        items = list(value)
+    else:
+        items = [value, value]
+    out = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, numbers.Integral):
+            if isinstance(item, float) and item.is_integer():
+                item = int(item)
+            else:
+                raise CnnError(f"{name} must be a whole number, got {item!r}")
+        if item < minimum:
+            raise CnnError(f"{name} must be at least {minimum}, got {int(item)}")
+        out.append(int(item))
+    return out[0], out[1]
+
+
+def output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+    """floor((size + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1; may be < 1."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def output_size_formula(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> str:
+    """The formula with the numbers filled in, e.g. '⌊(5 + 2·0 − 1·(3−1) − 1)/1⌋ + 1 = 3'."""
+    result = output_size(size, kernel, stride, padding, dilation)
+    return f"⌊({size} + 2·{padding} − {dilation}·({kernel}−1) − 1)/{stride}⌋ + 1 = {result}"
+
+
+def output_hw(
+    hw: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, what: str = "kernel"
+) -> Pair:
+    """(H_out, W_out) for a sliding window; CnnError naming the dimension when it does not fit."""
+    out = []
+    for dim, (n, k, s, p, d) in zip(("height", "width"), zip(hw, kernel, stride, padding, dilation)):
+        span = d * (k - 1) + 1
+        if span > n + 2 * p:
+            raise CnnError(
+                f"{what} {dim} {k} (dilated span {span}) is larger than the padded input "
+                f"{dim} {n} + 2·{p} = {n + 2 * p}: {output_size_formula(n, k, s, p, d)}"
+            )
+        out.append(output_size(n, k, s, p, d))
+    return out[0], out[1]
+
+
+def check_steps(count: int, what: str) -> None:
+    """Refuse a trace that would be too long to step through."""
+    if count > MAX_STEPS:
+        raise CnnError(
+            f"{what} would take {count:,} steps; the step-by-step view is limited to "
+            f"{MAX_STEPS:,} (use a smaller input, or the network path for whole batches)"
+        )
