@@ -19,5 +19,8 @@ class CnnError(ValueError):
 
 def suggest(word: str, choices: Iterable[str]) -> str:
     """Return ' (did you mean "x"?)' for the nearest valid choice, or ''."""
-    near = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f' (did you mean "{near[0]}"?)' if near else ""
+    choices = list(choices)
+    near = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if not near:  # "convolution" for "conv", "max" for "maxpool"
+        near = [c for c in choices if word.lower().startswith(c) or c.startswith(word.lower())][:1]
+    return f' (did you mean "{near[0]}"?)' if near and word else ""

@@ -127,9 +127,9 @@ def read_matrix_file(path: Path, where: str) -> np.ndarray:
         else:
             text = path.read_text(encoding="utf-8")
             rows = [line.replace(",", " ").split() for line in text.splitlines() if line.strip()]
-            array = np.array([[float(cell) for cell in row] for row in rows]) if rows else np.zeros((0, 0))
-            if rows and len({len(row) for row in rows}) > 1:
+            if len({len(row) for row in rows}) > 1:
                 raise CnnError(f"{where}: {path.name} has rows of different lengths")
+            array = np.array([[float(cell) for cell in row] for row in rows]) if rows else np.zeros((0, 0))
     except CnnError:
         raise
     except (ValueError, OSError) as error:

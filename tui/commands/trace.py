@@ -1,0 +1,153 @@
+"""`cnn-tui trace SAMPLE`: every step with its computation, as text, Markdown or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from engine import samples
+from engine.numbers import fmt
+from engine.trace import BatchNormStep, Step, StageTrace, Trace, WindowStep
+
+HELP = "print every step of a sample's computation (text, markdown or json)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sample", help="a shipped sample name or a path to a .toml file")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                        help="text (Rich tables, default), markdown (for handouts) or json (for tools)")
+
+
+def run(args: argparse.Namespace) -> int:
+    sample = samples.load(samples.resolve(args.sample))
+    trace = sample.trace()
+    if args.format == "json":
+        json.dump(to_json(sample, trace), sys.stdout, indent=1, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif args.format == "markdown":
+        sys.stdout.write(to_markdown(sample, trace))
+    else:
+        print_text(sample, trace, Console())
+    return 0
+
+
+def position(step: Step) -> str:
+    """'(i, j)' for one image and channel, else 'n=0 c=1 (i, j)'; 'c=0' for per-channel steps."""
+    index = step.out_index
+    if len(index) == 1:
+        return f"c={index[0]}"
+    n, c, i, j = index
+    return f"({i}, {j})" if n == 0 and c == 0 else f"n={n} c={c} ({i}, {j})"
+
+
+def _phase(step: Step) -> str:
+    return step.phase if isinstance(step, BatchNormStep) else ""
+
+
+def _plain(value: object) -> object:
+    """Parameters as JSON values: arrays to nested lists, tuples to lists."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def to_json(sample: samples.Sample, trace: Trace) -> dict:
+    """The schema documented in README.md (top-level title, stages, steps, output)."""
+    steps = []
+    for index, step in enumerate(trace):
+        stage = trace.stages[step.stage]
+        record = {"index": index, "stage": stage.name, "op": stage.op, "step": step.index,
+                  "out_index": list(step.out_index), "value": step.value, "text": step.text}
+        if isinstance(step, WindowStep):
+            record["window"] = [list(tap) for tap in step.window]
+        if isinstance(step, BatchNormStep):
+            record["phase"] = step.phase
+        steps.append(record)
+    return {
+        "title": sample.title,
+        "stages": [
+            {"name": s.name, "op": s.op, "input_shape": list(s.input.shape),
+             "output_shape": list(s.output.shape), "formulas": list(s.formulas),
+             "params": {k: _plain(v) for k, v in s.params.items()}}
+            for s in trace.stages
+        ],
+        "steps": steps,
+        "output": trace.output.tolist(),
+    }
+
+
+def _maps(stage: StageTrace) -> list[tuple[str, np.ndarray]]:
+    """The output as labelled 2-D maps: one per (image, channel)."""
+    out = stage.output
+    if out.shape[:2] == (1, 1):
+        return [("", out[0, 0])]
+    return [(f"n={n} c={c}", out[n, c]) for n in range(out.shape[0]) for c in range(out.shape[1])]
+
+
+def _heading(stage: StageTrace, number: int, total: int) -> str:
+    shapes = f"{'×'.join(map(str, stage.input.shape))} → {'×'.join(map(str, stage.output.shape))} (N×C×H×W)"
+    prefix = f"Stage {number + 1} of {total}: " if total > 1 else ""
+    name = stage.name if stage.name == stage.op else f"{stage.name} ({stage.op})"
+    return f"{prefix}{name}, {shapes}"
+
+
+def print_text(sample: samples.Sample, trace: Trace, console: Console) -> None:
+    console.print(f"[bold]{sample.title}[/bold]")
+    for number, stage in enumerate(trace.stages):
+        console.print()
+        console.print(f"[bold]{_heading(stage, number, len(trace.stages))}[/bold]")
+        for label, formula in zip(("H_out", "W_out"), stage.formulas):
+            console.print(f"  {label} = {formula}")
+        table = Table(show_edge=False, header_style="bold")
+        table.add_column("step", justify="right")
+        table.add_column("output")
+        if stage.op == "batchnorm":
+            table.add_column("phase")
+        table.add_column("computation", overflow="fold")
+        for step in stage.steps:
+            cells = [str(trace.stage_starts[number] + step.index + 1), position(step)]
+            if stage.op == "batchnorm":
+                cells.append(_phase(step))
+            table.add_row(*cells, step.text)
+        console.print(table)
+        for label, grid in _maps(stage):
+            console.print(f"[bold]{stage.name} output {label}".rstrip() + "[/bold]")
+            matrix = Table(show_header=False, box=None, padding=(0, 1))
+            for _ in range(grid.shape[1]):
+                matrix.add_column(justify="right")
+            for row in grid:
+                matrix.add_row(*(fmt(v) for v in row))
+            console.print(matrix)
+
+
+def to_markdown(sample: samples.Sample, trace: Trace) -> str:
+    lines = [f"# {sample.title}", ""]
+    if sample.description:
+        lines += [sample.description, ""]
+    for number, stage in enumerate(trace.stages):
+        lines += [f"## {_heading(stage, number, len(trace.stages))}", ""]
+        for label, formula in zip(("H_out", "W_out"), stage.formulas):
+            lines.append(f"- {label} = {formula}")
+        if stage.formulas:
+            lines.append("")
+        lines += ["| step | output | computation |", "|---:|---|---|"]
+        for step in stage.steps:
+            phase = f"{_phase(step)}: " if _phase(step) else ""
+            text = step.text.replace("|", "\\|")
+            lines.append(f"| {trace.stage_starts[number] + step.index + 1} | {position(step)} | {phase}`{text}` |")
+        lines.append("")
+        for label, grid in _maps(stage):
+            lines += [f"**{stage.name} output {label}".rstrip() + "**", ""]
+            lines.append("| " + " | ".join(f"j={j}" for j in range(grid.shape[1])) + " |")
+            lines.append("|" + "---:|" * grid.shape[1])
+            for row in grid:
+                lines.append("| " + " | ".join(fmt(v) for v in row) + " |")
+            lines.append("")
+    return "\n".join(lines)
