@@ -157,7 +157,7 @@ def _check_keys(table: dict, allowed: tuple[str, ...], where: str) -> None:
             raise CnnError(f"{where}: unknown key {key!r}{suggest(key, allowed)}; valid keys: {valid}")
 
 
-def _stage_params(op: str, table: dict, channels: int, where: str) -> dict:
+def stage_params(op: str, table: dict, channels: int, where: str) -> dict:
     """Validate one stage's keys -> the tracer's keyword arguments."""
     _check_keys(table, OP_KEYS[op], where)
     if op == "conv":
@@ -248,7 +248,7 @@ def validate(sample: Sample, where: str = "sample") -> None:
     """Check that every stage fits the shape it receives (raises CnnError)."""
     shape = sample.input.shape
     for stage in sample.stages:
-        shape = stage_output_shape(stage, shape, f"{where}: {stage.name}")
+        shape = stage_output_shape(stage, shape, f"{where}: {stage.name}" if where else stage.name)
 
 
 # ---------------------------------------------------------------- load
@@ -308,7 +308,7 @@ def parse(data: dict, where: str, folder: Path | None = None) -> Sample:
     for op_name, name in zip(ops, names):
         table = tables.get(name, {}) if pipeline else {k: v for k, v in data.items() if k in OP_KEYS[op_name]}
         place = f"{where}: [stage.{name}]" if pipeline else where
-        stage = Stage(op_name, name, _stage_params(op_name, table, shape[1], place))
+        stage = Stage(op_name, name, stage_params(op_name, table, shape[1], place))
         shape = stage_output_shape(stage, shape, place)
         sample.stages.append(stage)
     return sample
@@ -363,7 +363,7 @@ def _compact(value: tuple[int, int]) -> object:
     return value[0] if value[0] == value[1] else list(value)
 
 
-def _stage_table(stage: Stage) -> dict[str, object]:
+def stage_table(stage: Stage) -> dict[str, object]:
     p = stage.params
     if stage.op == "conv":
         table: dict[str, object] = {"kernel": p["weight"]}
@@ -400,7 +400,7 @@ def dumps(sample: Sample) -> str:
     lines.append(f"input = {_toml_matrix(shown_input)}")
 
     def write_table(stage: Stage) -> None:
-        for key, value in _stage_table(stage).items():
+        for key, value in stage_table(stage).items():
             if key == "kernel":
                 lines.append(f"kernel = {_toml_matrix(_kernel_for_saving(sample, stage))}")
             else:
