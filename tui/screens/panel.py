@@ -1,0 +1,120 @@
+"""StagePanel: what every per-operation view has in common.
+
+A panel is built once per stage of the open trace, with the stage's grids
+mounted in compose. Stepping calls `show(local_index)`, which only hands new
+arrays and roles to the existing widgets: no widget is created or removed
+while stepping. The panel reads the StageTrace (it is part of the screen);
+its widgets only draw.
+
+To add a view for a new operation: subclass StagePanel, implement
+compose_grids / compose_notes / show / position, and register it in PANELS
+(tui/screens/stepper.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.containers import Horizontal, ScrollableContainer, Vertical
+from textual.widget import Widget
+
+from engine.trace import Step, StageTrace
+from tui.widgets.labels import ComputationLine
+from tui.widgets.matrix import MatrixGrid
+
+
+def written_up_to(shape: tuple[int, ...], flat_index: int) -> np.ndarray:
+    """bool array of shape: True for the elements written by steps 0..flat_index (row-major order)."""
+    return np.arange(int(np.prod(shape))).reshape(shape) <= flat_index
+
+
+def column(title: str, grids: Iterable[Widget], classes: str = "") -> Vertical:
+    """A titled column of grids."""
+    from textual.widgets import Label
+
+    return Vertical(Label(title, classes="column-title"), *grids, classes=f"grid-column {classes}".strip())
+
+
+class StagePanel(Vertical):
+    """One stage's view: a scrolling area of grids above the explaining lines."""
+
+    DEFAULT_CSS = """
+    StagePanel { height: 1fr; width: 1fr; }
+    StagePanel > .grids { height: 1fr; width: 1fr; overflow: auto auto; }
+    StagePanel .grid-row { width: auto; height: auto; }
+    StagePanel .grid-column { width: auto; height: auto; margin: 0 2 0 0; }
+    StagePanel .column-title { text-style: bold; }
+    """
+
+    def __init__(self, stage: StageTrace, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.stage = stage
+        self.local_index = 0
+
+    def compose(self) -> ComposeResult:
+        with ScrollableContainer(classes="grids", can_focus=False):
+            with Horizontal(classes="grid-row"):
+                yield from self.compose_grids()
+            yield from self.compose_below_grids()
+        yield from self.compose_notes()
+        yield ComputationLine(classes="computation")
+
+    def compose_grids(self) -> ComposeResult:
+        yield from ()
+
+    def compose_below_grids(self) -> ComposeResult:
+        """Explanations that may scroll away with the grids on a small terminal."""
+        yield from ()
+
+    def compose_notes(self) -> ComposeResult:
+        """Lines always in view, above the computation line."""
+        yield from ()
+
+    @property
+    def step(self) -> Step:
+        return self.stage.steps[self.local_index]
+
+    def show(self, local_index: int) -> None:
+        """Show the stage after its step local_index."""
+        self.local_index = local_index
+        self.query_one(ComputationLine).show(self.step.text)
+
+    def position(self) -> str:
+        """Where the current step writes, for the status line."""
+        n, c, i, j = self.step.out_index
+        batch, channels = self.stage.output.shape[:2]
+        where = f"output ({i}, {j})"
+        if channels > 1:
+            where += f" of map {c}"
+        if batch > 1:
+            where += f", image {n}"
+        return where
+
+    def size_formula(self) -> str:
+        """The output-size formula(s) with the numbers filled in; '' when the op keeps the size."""
+        formulas = self.stage.formulas
+        if not formulas:
+            return ""
+        if formulas[0] == formulas[1]:
+            return f"size {formulas[0]}"
+        return f"height {formulas[0]}  width {formulas[1]}"
+
+    @staticmethod
+    def row_key(step: Step) -> Hashable:
+        """Steps with the same key form one PageUp/PageDown unit: an output row."""
+        return step.out_index[:3]
+
+    def keep_in_view(self, grid: MatrixGrid, rows: tuple[int, ...], cols: tuple[int, ...]) -> None:
+        """Scroll the grid area (after the next layout) so that these cells of grid are visible."""
+
+        def scroll() -> None:
+            area = self.query_one(".grids", ScrollableContainer)
+            box = grid.cells_region(rows, cols)
+            if box is None:
+                return
+            origin = area.content_region.offset - area.scroll_offset
+            area.scroll_to_region(box.translate(-origin), animate=False, immediate=True)
+
+        self.call_after_refresh(scroll)

@@ -1,0 +1,232 @@
+"""MatrixGrid: one matrix drawn as one Rich Text, with the teaching highlights.
+
+The grid only draws what it is given: values, the padding around them, and
+which cells play which role (the kernel window, the current output cell, the
+cells not computed yet, the maximum, the elements summed so far). Screens
+decide the roles from the trace; the grid never computes.
+
+Every role is visible without colour: the window and the current cell are
+reversed and bold, padding and pending cells are dim, the maximum is bracketed
+`[7]`, counted cells are underlined. Colours come from component classes, so
+both themes restyle them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Region
+from textual.widget import Widget
+
+from engine.numbers import fmt
+
+Cell = tuple[int, int]
+
+PENDING = "·"
+
+
+class MatrixGrid(Widget):
+    """A 2-D matrix (H, W) with optional padding rings, drawn with right-aligned columns."""
+
+    COMPONENT_CLASSES = {
+        "matrix-grid--window",
+        "matrix-grid--padding",
+        "matrix-grid--pending",
+        "matrix-grid--current",
+        "matrix-grid--marked",
+        "matrix-grid--counted",
+    }
+
+    DEFAULT_CSS = """
+    MatrixGrid {
+        width: auto;
+        height: auto;
+        padding: 0 0;
+        border: round $foreground 60%;
+        border-title-color: $foreground;
+        border-title-style: bold;
+    }
+    MatrixGrid > .matrix-grid--window { text-style: bold reverse; color: $warning; }
+    MatrixGrid > .matrix-grid--padding { text-style: dim italic; }
+    MatrixGrid > .matrix-grid--pending { text-style: dim; }
+    MatrixGrid > .matrix-grid--current { text-style: bold reverse; color: $success; }
+    MatrixGrid > .matrix-grid--marked { text-style: bold underline; }
+    MatrixGrid > .matrix-grid--counted { text-style: bold underline; color: $accent; }
+    """
+
+    def __init__(self, title: str = "", *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.border_title = title
+        self._values = np.zeros((0, 0))
+        self._texts: list[list[str]] = []
+        self._width = 1
+        self._padding: Cell = (0, 0)
+        self._pad_text = "0"
+        self._window: tuple[frozenset[int], frozenset[int]] | None = None
+        self._filled: np.ndarray | None = None
+        self._current: Cell | None = None
+        self._marked: Cell | None = None
+        self._counted: np.ndarray | None = None
+        self._roomy = False
+
+    # ------------------------------------------------------------ input
+
+    def show(
+        self,
+        values: np.ndarray,
+        *,
+        padding: Cell = (0, 0),
+        pad_value: float = 0.0,
+        window: tuple[Iterable[int], Iterable[int]] | None = None,
+        filled: np.ndarray | None = None,
+        current: Cell | None = None,
+        marked: Cell | None = None,
+        counted: np.ndarray | None = None,
+    ) -> None:
+        """Draw values (H, W).
+
+        padding: rings of pad_value drawn around the matrix (rows, cols).
+        window: (rows, cols) of the kernel window in unpadded coordinates.
+        filled: bool (H, W), False cells print as `·` (not computed yet); None = all.
+        current: the cell being written; marked: the cell bracketed (the maximum).
+        counted: bool (H, W), cells already summed (batch-norm statistics).
+        """
+        values = np.asarray(values, dtype=np.float64)
+        pad_text = fmt(pad_value)
+        size_changed = (values.shape != self._values.shape or tuple(padding) != self._padding
+                        or pad_text != self._pad_text)
+        if size_changed or not np.array_equal(values, self._values):
+            self._values = values.copy()
+            self._texts = [[fmt(v) for v in row] for row in values]
+            widths = [len(t) for row in self._texts for t in row]
+            if padding != (0, 0):
+                widths.append(len(pad_text))
+            new_width = max(widths, default=1)
+            size_changed = size_changed or new_width != self._width
+            self._width = new_width
+        self._padding = (int(padding[0]), int(padding[1]))
+        self._pad_text = pad_text
+        self._window = None if window is None else (frozenset(window[0]), frozenset(window[1]))
+        self._filled = filled
+        self._current = current
+        self._marked = marked
+        self._counted = counted
+        self.refresh(layout=size_changed)
+
+    @property
+    def roomy(self) -> bool:
+        """Wide cells and a blank line between rows, for a big terminal on a projector."""
+        return self._roomy
+
+    @roomy.setter
+    def roomy(self, value: bool) -> None:
+        if value != self._roomy:
+            self._roomy = value
+            self.refresh(layout=True)
+
+    # ------------------------------------------------------------ what is shown (for tests)
+
+    @property
+    def window_cells(self) -> set[Cell]:
+        """The window's cells inside the matrix, (row, col)."""
+        if self._window is None:
+            return set()
+        h, w = self._values.shape
+        return {(r, c) for r in self._window[0] for c in self._window[1] if 0 <= r < h and 0 <= c < w}
+
+    @property
+    def current(self) -> Cell | None:
+        return self._current
+
+    @property
+    def marked(self) -> Cell | None:
+        return self._marked
+
+    def cell_text(self, row: int, col: int) -> str:
+        """What the cell shows: its number, or `·` when not computed yet."""
+        if self._filled is not None and not self._filled[row, col]:
+            return PENDING
+        return self._texts[row][col]
+
+    def rows_text(self) -> list[list[str]]:
+        h, w = self._values.shape
+        return [[self.cell_text(r, c) for c in range(w)] for r in range(h)]
+
+    # ------------------------------------------------------------ drawing
+
+    @property
+    def _margin(self) -> int:
+        return 2 if self._roomy else 1
+
+    def _shown_shape(self) -> Cell:
+        h, w = self._values.shape if self._values.ndim == 2 else (0, 0)
+        return h + 2 * self._padding[0], w + 2 * self._padding[1]
+
+    def get_content_width(self, container, viewport) -> int:
+        return self._shown_shape()[1] * (self._width + 2 * self._margin)
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        rows = self._shown_shape()[0]
+        return max(1, 2 * rows - 1 if self._roomy else rows)
+
+    def cells_region(self, rows: tuple[int, ...], cols: tuple[int, ...]) -> Region | None:
+        """Screen region covering these cells (unpadded coordinates), or None before layout."""
+        if not rows or not cols or not self.content_region.size:
+            return None
+        step_x, step_y = self._width + 2 * self._margin, 2 if self._roomy else 1
+        top, left = min(rows) + self._padding[0], min(cols) + self._padding[1]
+        bottom, right = max(rows) + self._padding[0], max(cols) + self._padding[1]
+        origin = self.content_region.offset
+        return Region(origin.x + left * step_x, origin.y + top * step_y,
+                      (right - left + 1) * step_x, (bottom - top) * step_y + 1)
+
+    def render(self) -> Text:
+        h, w = self._values.shape if self._values.ndim == 2 else (0, 0)
+        ph, pw = self._padding
+        style = self.get_component_rich_style
+        window_style = style("matrix-grid--window", partial=True)
+        padding_style = style("matrix-grid--padding", partial=True)
+        pending_style = style("matrix-grid--pending", partial=True)
+        current_style = style("matrix-grid--current", partial=True)
+        marked_style = style("matrix-grid--marked", partial=True)
+        counted_style = style("matrix-grid--counted", partial=True)
+        window_rows, window_cols = self._window or (frozenset(), frozenset())
+        margin = " " * self._margin
+        blank_cell = " " * (self._width + 2 * self._margin)
+        text = Text(no_wrap=True, overflow="ignore", end="")
+        for r in range(-ph, h + ph):
+            if self._roomy and r > -ph:
+                # The spacer line keeps the window one solid block.
+                for c in range(-pw, w + pw):
+                    joined = r in window_rows and r - 1 in window_rows and c in window_cols
+                    text.append(blank_cell, window_style if joined else Style.null())
+                text.append("\n")
+            for c in range(-pw, w + pw):
+                inside = 0 <= r < h and 0 <= c < w
+                cell_style = Style.null()
+                if not inside:
+                    body = self._pad_text
+                    cell_style += padding_style
+                elif self._filled is not None and not self._filled[r, c]:
+                    body = PENDING
+                    cell_style += pending_style
+                else:
+                    body = self._texts[r][c]
+                    if self._counted is not None and self._counted[r, c]:
+                        cell_style += counted_style
+                left = right = margin
+                if r in window_rows and c in window_cols:
+                    cell_style += window_style
+                if (r, c) == self._current:
+                    cell_style += current_style
+                if (r, c) == self._marked:
+                    cell_style += marked_style
+                    left, right = margin[:-1] + "[", "]" + margin[1:]
+                text.append(f"{left}{body:>{self._width}}{right}", cell_style)
+            if r < h + ph - 1:
+                text.append("\n")
+        return text
