@@ -22,7 +22,7 @@ from textual.widget import Widget
 
 from engine.trace import Step, StageTrace
 from tui.widgets.labels import ComputationLine
-from tui.widgets.matrix import MatrixGrid
+from tui.widgets.matrix import DENSITIES, MatrixGrid
 
 
 def written_up_to(shape: tuple[int, ...], flat_index: int) -> np.ndarray:
@@ -52,6 +52,8 @@ class StagePanel(Vertical):
         super().__init__(id=id)
         self.stage = stage
         self.local_index = 0
+        self.density = "normal"
+        """The cell density the grids are drawn at."""
 
     def compose(self) -> ComposeResult:
         with ScrollableContainer(classes="grids", can_focus=False):
@@ -105,6 +107,23 @@ class StagePanel(Vertical):
     def row_key(step: Step) -> Hashable:
         """Steps with the same key form one PageUp/PageDown unit: an output row."""
         return step.out_index[:3]
+
+    def fit(self, largest: str) -> None:
+        """Draw the grids at the largest density up to `largest` that fits without scrolling."""
+        candidates = DENSITIES[: DENSITIES.index(largest) + 1][::-1]
+        self._try_density(candidates)
+
+    def _try_density(self, candidates: tuple[str, ...]) -> None:
+        self.density = candidates[0]
+        for grid in self.query(MatrixGrid):
+            grid.density = self.density
+        if len(candidates) > 1:
+            self.call_after_refresh(self._check_fit, candidates)
+
+    def _check_fit(self, candidates: tuple[str, ...]) -> None:
+        area = self.query_one(".grids", ScrollableContainer)
+        if area.max_scroll_x > 0 or area.max_scroll_y > 0:
+            self._try_density(candidates[1:])
 
     def keep_in_view(self, grid: MatrixGrid, rows: tuple[int, ...], cols: tuple[int, ...]) -> None:
         """Scroll the grid area (after the next layout) so that these cells of grid are visible."""

@@ -25,7 +25,6 @@ from tui.screens.dialogs import GoToDialog
 from tui.screens.panel import StagePanel
 from tui.screens.window import PoolPanel, ReluPanel
 from tui.widgets.labels import StageBar, StatusLine
-from tui.widgets.matrix import MatrixGrid
 
 #: The panel class that shows each operation.
 PANELS: dict[str, type[StagePanel]] = {
@@ -38,8 +37,9 @@ PANELS: dict[str, type[StagePanel]] = {
 #: Autoplay speeds in steps per second, slowest first.
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
-#: From this terminal size on, grids use wide cells and double-spaced rows.
-ROOMY_SIZE = (150, 45)
+#: The smallest terminal (width, height) for each cell density above "normal"; a panel
+#: uses the largest one allowed whose grids fit without scrolling.
+DENSITY_SIZES = {"roomy": (110, 34), "big": (140, 40)}
 
 
 class StepperScreen(Screen):
@@ -76,6 +76,7 @@ class StepperScreen(Screen):
         self.sample = sample
         self.trace = trace
         self.stage_number = -1
+        self.largest_density = "normal"
         self._timer: Timer | None = None
         self._row_starts: list[int] = []
         for stage, offset in zip(trace.stages, trace.stage_starts):
@@ -109,10 +110,11 @@ class StepperScreen(Screen):
         self._fit(event.size.width, event.size.height)
 
     def _fit(self, width: int, height: int) -> None:
-        roomy = width >= ROOMY_SIZE[0] and height >= ROOMY_SIZE[1]
-        self.set_class(roomy, "roomy")
-        for grid in self.query(MatrixGrid):
-            grid.roomy = roomy
+        allowed = [name for name, (w, h) in DENSITY_SIZES.items() if width >= w and height >= h]
+        self.largest_density = allowed[-1] if allowed else "normal"
+        self.set_class(bool(allowed), "roomy")
+        if self.stage_number >= 0:
+            self.panel.fit(self.largest_density)
 
     # ------------------------------------------------------------ state
 
@@ -163,6 +165,7 @@ class StepperScreen(Screen):
         if number != self.stage_number:
             self.stage_number = number
             self.query_one(ContentSwitcher).current = f"stage-{number}"
+            self.panel.fit(self.largest_density)
             self.query_one(StageBar).show([s.name for s in self.trace.stages], number)
         self.panel.show(self.local_index)
         self._show_status()

@@ -37,7 +37,21 @@ class StageBar(Widget):
         return text
 
 
-class ComputationLine(Static):
+class Line(Static):
+    """A Static that only asks for a new layout when its wrapped height changes (stepping stays cheap)."""
+
+    def show_content(self, content) -> None:
+        self.update(content, layout=False)
+        width = self.content_region.width
+        if width <= 0:
+            self.refresh(layout=True)
+            return
+        needed = self.get_content_height(self.content_region.size, self.app.size, width)
+        if needed != self.content_region.height:
+            self.refresh(layout=True)
+
+
+class ComputationLine(Line):
     """The step's arithmetic, `1·1 + 2·0 + … = 6`, with the result in bold; wraps when long."""
 
     DEFAULT_CSS = """
@@ -64,10 +78,10 @@ class ComputationLine(Static):
             else:
                 content.append(head + sep)
                 content.append(tail, "bold")
-        self.update(content)
+        self.show_content(content)
 
 
-class StatusLine(Static):
+class StatusLine(Line):
     """Stage, step k of N, output position, output-size formula, autoplay: joined with ` · `."""
 
     DEFAULT_CSS = """
@@ -82,7 +96,7 @@ class StatusLine(Static):
         parts = tuple(p for p in parts if p)
         if parts != self.parts:
             self.parts = parts
-            self.update(" · ".join(parts))
+            self.show_content(" · ".join(parts))
 
     @property
     def text(self) -> str:

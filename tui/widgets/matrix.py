@@ -19,6 +19,7 @@ import numpy as np
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
+from textual.renderables.digits import DIGITS, DIGITS3X3_BOLD as DIGITS3X3
 from textual.widget import Widget
 
 from engine.numbers import fmt
@@ -26,6 +27,33 @@ from engine.numbers import fmt
 Cell = tuple[int, int]
 
 PENDING = "·"
+
+#: Cell sizes, smallest first: one line a row; wide cells with a blank line between rows;
+#: numbers drawn three lines high (Textual's Digits font) for a projector.
+DENSITIES = ("normal", "roomy", "big")
+
+
+def big_number(text: str) -> tuple[str, str, str]:
+    """text in the 3x3 Digits font as three lines of equal width.
+
+    The decimal point sits on the bottom line; other characters the font lacks (·, e, ∞) on the middle one.
+    """
+    rows: tuple[list[str], list[str], list[str]] = ([], [], [])
+    for character in text.replace(".", "•"):
+        at = DIGITS.index(character) * 3 if character in DIGITS and character != " " else -1
+        if character == "•":
+            lines = (" ", " ", character)  # the decimal point sits on the baseline
+        elif at < 0:
+            lines = (" ", character, " ")
+        else:
+            lines = tuple(DIGITS3X3[at + k].ljust(3) for k in range(3))
+        for row, piece in zip(rows, lines):
+            row.append(piece)
+    return "".join(rows[0]), "".join(rows[1]), "".join(rows[2])
+
+
+def big_width(text: str) -> int:
+    return len(big_number(text)[0])
 
 
 class MatrixGrid(Widget):
@@ -64,6 +92,7 @@ class MatrixGrid(Widget):
         self._values = np.zeros((0, 0))
         self._texts: list[list[str]] = []
         self._width = 1
+        self._big_width = 3
         self._padding: Cell = (0, 0)
         self._pad_text = "0"
         self._window: tuple[frozenset[int], frozenset[int]] | None = None
@@ -71,7 +100,7 @@ class MatrixGrid(Widget):
         self._current: Cell | None = None
         self._marked: Cell | None = None
         self._counted: np.ndarray | None = None
-        self._roomy = False
+        self._density = "normal"
 
     # ------------------------------------------------------------ input
 
@@ -108,6 +137,12 @@ class MatrixGrid(Widget):
             new_width = max(widths, default=1)
             size_changed = size_changed or new_width != self._width
             self._width = new_width
+            big_widths = [big_width(t) for row in self._texts for t in row]
+            if padding != (0, 0):
+                big_widths.append(big_width(pad_text))
+            new_big = max(big_widths, default=3)
+            size_changed = size_changed or new_big != getattr(self, "_big_width", 0)
+            self._big_width = new_big
         self._padding = (int(padding[0]), int(padding[1]))
         self._pad_text = pad_text
         self._window = None if window is None else (frozenset(window[0]), frozenset(window[1]))
@@ -118,14 +153,16 @@ class MatrixGrid(Widget):
         self.refresh(layout=size_changed)
 
     @property
-    def roomy(self) -> bool:
-        """Wide cells and a blank line between rows, for a big terminal on a projector."""
-        return self._roomy
+    def density(self) -> str:
+        """How large cells are drawn: one of DENSITIES."""
+        return self._density
 
-    @roomy.setter
-    def roomy(self, value: bool) -> None:
-        if value != self._roomy:
-            self._roomy = value
+    @density.setter
+    def density(self, value: str) -> None:
+        if value not in DENSITIES:
+            raise ValueError(f"density must be one of {DENSITIES}, got {value!r}")
+        if value != self._density:
+            self._density = value
             self.refresh(layout=True)
 
     # ------------------------------------------------------------ what is shown (for tests)
@@ -160,29 +197,48 @@ class MatrixGrid(Widget):
 
     @property
     def _margin(self) -> int:
-        return 2 if self._roomy else 1
+        return 1 if self._density == "normal" else 2
+
+    @property
+    def _cell_width(self) -> int:
+        return self._number_width + 2 * self._margin
+
+    @property
+    def _number_width(self) -> int:
+        if self._density != "big":
+            return self._width
+        return self._big_width
+
+    @property
+    def _line_step(self) -> int:
+        """Lines from one matrix row to the next."""
+        return {"normal": 1, "roomy": 2, "big": 4}[self._density]
+
+    @property
+    def _row_lines(self) -> int:
+        return 3 if self._density == "big" else 1
 
     def _shown_shape(self) -> Cell:
         h, w = self._values.shape if self._values.ndim == 2 else (0, 0)
         return h + 2 * self._padding[0], w + 2 * self._padding[1]
 
     def get_content_width(self, container, viewport) -> int:
-        return self._shown_shape()[1] * (self._width + 2 * self._margin)
+        return self._shown_shape()[1] * self._cell_width
 
     def get_content_height(self, container, viewport, width: int) -> int:
         rows = self._shown_shape()[0]
-        return max(1, 2 * rows - 1 if self._roomy else rows)
+        return max(1, (rows - 1) * self._line_step + self._row_lines)
 
     def cells_region(self, rows: tuple[int, ...], cols: tuple[int, ...]) -> Region | None:
         """Screen region covering these cells (unpadded coordinates), or None before layout."""
         if not rows or not cols or not self.content_region.size:
             return None
-        step_x, step_y = self._width + 2 * self._margin, 2 if self._roomy else 1
         top, left = min(rows) + self._padding[0], min(cols) + self._padding[1]
         bottom, right = max(rows) + self._padding[0], max(cols) + self._padding[1]
         origin = self.content_region.offset
-        return Region(origin.x + left * step_x, origin.y + top * step_y,
-                      (right - left + 1) * step_x, (bottom - top) * step_y + 1)
+        return Region(origin.x + left * self._cell_width, origin.y + top * self._line_step,
+                      (right - left + 1) * self._cell_width,
+                      (bottom - top) * self._line_step + self._row_lines)
 
     def render(self) -> Text:
         h, w = self._values.shape if self._values.ndim == 2 else (0, 0)
@@ -195,16 +251,20 @@ class MatrixGrid(Widget):
         marked_style = style("matrix-grid--marked", partial=True)
         counted_style = style("matrix-grid--counted", partial=True)
         window_rows, window_cols = self._window or (frozenset(), frozenset())
+        big = self._density == "big"
         margin = " " * self._margin
-        blank_cell = " " * (self._width + 2 * self._margin)
+        number_width = self._number_width
+        blank_cell = " " * self._cell_width
         text = Text(no_wrap=True, overflow="ignore", end="")
         for r in range(-ph, h + ph):
-            if self._roomy and r > -ph:
-                # The spacer line keeps the window one solid block.
-                for c in range(-pw, w + pw):
-                    joined = r in window_rows and r - 1 in window_rows and c in window_cols
-                    text.append(blank_cell, window_style if joined else Style.null())
-                text.append("\n")
+            if r > -ph:
+                # Spacer lines between rows keep the window one solid block.
+                for _ in range(self._line_step - self._row_lines):
+                    for c in range(-pw, w + pw):
+                        joined = r in window_rows and r - 1 in window_rows and c in window_cols
+                        text.append(blank_cell, window_style if joined else Style.null())
+                    text.append("\n")
+            cells = []
             for c in range(-pw, w + pw):
                 inside = 0 <= r < h and 0 <= c < w
                 cell_style = Style.null()
@@ -218,15 +278,24 @@ class MatrixGrid(Widget):
                     body = self._texts[r][c]
                     if self._counted is not None and self._counted[r, c]:
                         cell_style += counted_style
-                left = right = margin
                 if r in window_rows and c in window_cols:
                     cell_style += window_style
                 if (r, c) == self._current:
                     cell_style += current_style
+                lines = big_number(body) if big else (body,)
+                edges = [(margin, margin)] * len(lines)
                 if (r, c) == self._marked:
                     cell_style += marked_style
-                    left, right = margin[:-1] + "[", "]" + margin[1:]
-                text.append(f"{left}{body:>{self._width}}{right}", cell_style)
+                    inner = margin[:-1]
+                    edges = ([(inner + "┌", "┐" + inner), (inner + "│", "│" + inner), (inner + "└", "┘" + inner)]
+                             if big else [(inner + "[", "]" + inner)])
+                cells.append([(f"{left}{line:>{number_width}}{right}", cell_style)
+                              for line, (left, right) in zip(lines, edges)])
+            for k in range(self._row_lines):
+                for cell in cells:
+                    text.append(*cell[k])
+                if k < self._row_lines - 1:
+                    text.append("\n")
             if r < h + ph - 1:
                 text.append("\n")
         return text
