@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from textual.command import CommandPalette
-from textual.widgets import Input
 
 from engine.errors import CnnError
 from tests.tui.conftest import make_app
@@ -131,7 +130,6 @@ async def test_go_to_step():
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("g")
         assert isinstance(app.screen, GoToDialog)
-        app.screen.query_one(Input).value = ""
         await pilot.press("7", "enter")
         assert stepper(app).index == 6
         assert "output (2, 0)" in status(app)
@@ -141,7 +139,6 @@ async def test_go_to_refuses_a_step_that_does_not_exist_and_escape_cancels():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("g")
-        app.screen.query_one(Input).value = ""
         await pilot.press("9", "9", "enter")
         assert isinstance(app.screen, GoToDialog)
         assert any("1 to 9" in n.message for n in app._notifications)

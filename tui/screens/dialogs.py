@@ -28,7 +28,7 @@ class GoToDialog(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(f"Go to step (1 to {self.steps}), Enter to go, Esc to cancel:")
-            yield Input(str(self.current), type="integer", id="step-number")
+            yield Input(placeholder=f"now at step {self.current}", type="integer", id="step-number")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
