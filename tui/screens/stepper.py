@@ -12,7 +12,7 @@ from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, Static
@@ -64,11 +64,12 @@ class StepperScreen(Screen):
                 tooltip="First step of the previous stage"),
     ]
 
-    index: reactive[int] = reactive(0, init=False)
+    # `var`, not `reactive`: a reactive would repaint the whole screen on every step.
+    index: var[int] = var(0, init=False)
     """Global index of the step shown: its result is written, later ones are not."""
-    playing: reactive[bool] = reactive(False, init=False)
+    playing: var[bool] = var(False, init=False)
     """Autoplay on or off."""
-    speed: reactive[int] = reactive(2, init=False)
+    speed: var[int] = var(2, init=False)
     """Index into SPEEDS."""
 
     def __init__(self, sample: Sample, trace: Trace, *, name: str | None = None) -> None:

@@ -131,26 +131,35 @@ class MatrixGrid(Widget):
         if size_changed or not np.array_equal(values, self._values):
             self._values = values.copy()
             self._texts = [[fmt(v) for v in row] for row in values]
-            widths = [len(t) for row in self._texts for t in row]
-            if padding != (0, 0):
-                widths.append(len(pad_text))
-            new_width = max(widths, default=1)
-            size_changed = size_changed or new_width != self._width
-            self._width = new_width
-            big_widths = [big_width(t) for row in self._texts for t in row]
-            if padding != (0, 0):
-                big_widths.append(big_width(pad_text))
-            new_big = max(big_widths, default=3)
-            size_changed = size_changed or new_big != getattr(self, "_big_width", 0)
-            self._big_width = new_big
-        self._padding = (int(padding[0]), int(padding[1]))
+            shown = [t for row in self._texts for t in row] + ([pad_text] if padding != (0, 0) else [])
+            widths = (max(map(len, shown), default=1), max(map(big_width, shown), default=3))
+            size_changed = size_changed or widths != (self._width, self._big_width)
+            self._width, self._big_width = widths
+            values_changed = True
+        else:
+            values_changed = False
+        roles = (
+            (int(padding[0]), int(padding[1])),
+            None if window is None else (frozenset(window[0]), frozenset(window[1])),
+            None if filled is None else np.array(filled, dtype=bool),
+            current, marked,
+            None if counted is None else np.array(counted, dtype=bool),
+        )
+        if not (values_changed or size_changed) and self._same_roles(roles):
+            return
+        self._padding, self._window, self._filled, self._current, self._marked, self._counted = roles
         self._pad_text = pad_text
-        self._window = None if window is None else (frozenset(window[0]), frozenset(window[1]))
-        self._filled = filled
-        self._current = current
-        self._marked = marked
-        self._counted = counted
         self.refresh(layout=size_changed)
+
+    def _same_roles(self, roles: tuple) -> bool:
+        mine = (self._padding, self._window, self._filled, self._current, self._marked, self._counted)
+        for old, new in zip(mine, roles):
+            if isinstance(old, np.ndarray) or isinstance(new, np.ndarray):
+                if not (isinstance(old, np.ndarray) and isinstance(new, np.ndarray) and np.array_equal(old, new)):
+                    return False
+            elif old != new:
+                return False
+        return True
 
     @property
     def density(self) -> str:
@@ -243,59 +252,67 @@ class MatrixGrid(Widget):
     def render(self) -> Text:
         h, w = self._values.shape if self._values.ndim == 2 else (0, 0)
         ph, pw = self._padding
-        style = self.get_component_rich_style
-        window_style = style("matrix-grid--window", partial=True)
-        padding_style = style("matrix-grid--padding", partial=True)
-        pending_style = style("matrix-grid--pending", partial=True)
-        current_style = style("matrix-grid--current", partial=True)
-        marked_style = style("matrix-grid--marked", partial=True)
-        counted_style = style("matrix-grid--counted", partial=True)
+        role_styles = {role: self.get_component_rich_style(f"matrix-grid--{role}", partial=True)
+                       for role in ("window", "padding", "pending", "current", "marked", "counted")}
+        combined: dict[tuple[str, ...], Style] = {}
+
+        def style_of(roles: tuple[str, ...]) -> Style:
+            if roles not in combined:
+                combined[roles] = Style.combine(role_styles[role] for role in roles) if roles else Style.null()
+            return combined[roles]
+
         window_rows, window_cols = self._window or (frozenset(), frozenset())
         big = self._density == "big"
         margin = " " * self._margin
+        inner = margin[:-1]
         number_width = self._number_width
         blank_cell = " " * self._cell_width
-        text = Text(no_wrap=True, overflow="ignore", end="")
+        marked_edges = ([(inner + "┌", "┐" + inner), (inner + "│", "│" + inner), (inner + "└", "┘" + inner)]
+                        if big else [(inner + "[", "]" + inner)])
+        lines: list[list[tuple[str, Style]]] = []
         for r in range(-ph, h + ph):
             if r > -ph:
                 # Spacer lines between rows keep the window one solid block.
                 for _ in range(self._line_step - self._row_lines):
-                    for c in range(-pw, w + pw):
-                        joined = r in window_rows and r - 1 in window_rows and c in window_cols
-                        text.append(blank_cell, window_style if joined else Style.null())
-                    text.append("\n")
-            cells = []
+                    lines.append([(blank_cell, style_of(("window",) if r in window_rows and r - 1 in window_rows
+                                                        and c in window_cols else ()))
+                                  for c in range(-pw, w + pw)])
+            row_lines: list[list[tuple[str, Style]]] = [[] for _ in range(self._row_lines)]
             for c in range(-pw, w + pw):
-                inside = 0 <= r < h and 0 <= c < w
-                cell_style = Style.null()
-                if not inside:
-                    body = self._pad_text
-                    cell_style += padding_style
+                roles: tuple[str, ...] = ()
+                if not (0 <= r < h and 0 <= c < w):
+                    body, roles = self._pad_text, ("padding",)
                 elif self._filled is not None and not self._filled[r, c]:
-                    body = PENDING
-                    cell_style += pending_style
+                    body, roles = PENDING, ("pending",)
                 else:
                     body = self._texts[r][c]
                     if self._counted is not None and self._counted[r, c]:
-                        cell_style += counted_style
+                        roles = ("counted",)
                 if r in window_rows and c in window_cols:
-                    cell_style += window_style
+                    roles += ("window",)
                 if (r, c) == self._current:
-                    cell_style += current_style
-                lines = big_number(body) if big else (body,)
-                edges = [(margin, margin)] * len(lines)
+                    roles += ("current",)
+                edges = [(margin, margin)] * self._row_lines
                 if (r, c) == self._marked:
-                    cell_style += marked_style
-                    inner = margin[:-1]
-                    edges = ([(inner + "┌", "┐" + inner), (inner + "│", "│" + inner), (inner + "└", "┘" + inner)]
-                             if big else [(inner + "[", "]" + inner)])
-                cells.append([(f"{left}{line:>{number_width}}{right}", cell_style)
-                              for line, (left, right) in zip(lines, edges)])
-            for k in range(self._row_lines):
-                for cell in cells:
-                    text.append(*cell[k])
-                if k < self._row_lines - 1:
-                    text.append("\n")
-            if r < h + ph - 1:
+                    roles += ("marked",)
+                    edges = marked_edges
+                cell_style = style_of(roles)
+                for k, (line, (left, right)) in enumerate(zip(big_number(body) if big else (body,), edges)):
+                    row_lines[k].append((f"{left}{line:>{number_width}}{right}", cell_style))
+            lines.extend(row_lines)
+        text = Text(no_wrap=True, overflow="ignore", end="")
+        for number, line in enumerate(lines):
+            if number:
                 text.append("\n")
+            # One span per run of equally styled cells: far fewer spans to draw on a big grid.
+            run, run_style = "", None
+            for piece, style in line:
+                if style == run_style:
+                    run += piece
+                else:
+                    if run:
+                        text.append(run, run_style)
+                    run, run_style = piece, style
+            if run:
+                text.append(run, run_style)
         return text
