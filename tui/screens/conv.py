@@ -24,7 +24,7 @@ class ConvPanel(StagePanel):
 
         yield column("input" if batch == 1 else "input image 0", grids("input"), "inputs")
         yield column("kernel" if filters == 1 else "kernel 0", grids("kernel"), "kernels")
-        yield column("input × kernel", grids("products"), "products")
+        yield column("products", grids("products"), "products")
         yield column("feature map" if filters == 1 else "feature maps",
                      [MatrixGrid("" if filters == 1 else f"map {o}", classes="output")
                       for o in range(filters)], "outputs")

@@ -109,7 +109,10 @@ class StagePanel(Vertical):
         return step.out_index[:3]
 
     def fit(self, largest: str) -> None:
-        """Draw the grids at the largest density up to `largest` that fits without scrolling."""
+        """Draw the grids at the largest density up to `largest` that fits without scrolling.
+
+        "compact" is only used when it removes horizontal scrolling: it cannot help with height.
+        """
         candidates = DENSITIES[: DENSITIES.index(largest) + 1][::-1]
         self._try_density(candidates)
 
@@ -122,7 +125,7 @@ class StagePanel(Vertical):
 
     def _check_fit(self, candidates: tuple[str, ...]) -> None:
         area = self.query_one(".grids", ScrollableContainer)
-        if area.max_scroll_x > 0 or area.max_scroll_y > 0:
+        if area.max_scroll_x > 0 or (area.max_scroll_y > 0 and candidates[1] != "compact"):
             self._try_density(candidates[1:])
 
     def keep_in_view(self, grid: MatrixGrid, rows: tuple[int, ...], cols: tuple[int, ...]) -> None:

@@ -28,9 +28,11 @@ Cell = tuple[int, int]
 
 PENDING = "·"
 
-#: Cell sizes, smallest first: one line a row; wide cells with a blank line between rows;
-#: numbers drawn three lines high (Textual's Digits font) for a projector.
-DENSITIES = ("normal", "roomy", "big")
+#: Cell sizes, smallest first: one space between numbers (narrow terminals); one line a row;
+#: wide cells with a blank line between rows; numbers three lines high (Textual's Digits font).
+DENSITIES = ("compact", "normal", "roomy", "big")
+#: (left, right) blank columns around each number, per density.
+MARGINS = {"compact": (1, 0), "normal": (1, 1), "roomy": (2, 2), "big": (2, 2)}
 
 
 def big_number(text: str) -> tuple[str, str, str]:
@@ -205,12 +207,12 @@ class MatrixGrid(Widget):
     # ------------------------------------------------------------ drawing
 
     @property
-    def _margin(self) -> int:
-        return 1 if self._density == "normal" else 2
+    def _margins(self) -> tuple[int, int]:
+        return MARGINS[self._density]
 
     @property
     def _cell_width(self) -> int:
-        return self._number_width + 2 * self._margin
+        return self._number_width + sum(self._margins)
 
     @property
     def _number_width(self) -> int:
@@ -221,7 +223,7 @@ class MatrixGrid(Widget):
     @property
     def _line_step(self) -> int:
         """Lines from one matrix row to the next."""
-        return {"normal": 1, "roomy": 2, "big": 4}[self._density]
+        return {"compact": 1, "normal": 1, "roomy": 2, "big": 4}[self._density]
 
     @property
     def _row_lines(self) -> int:
@@ -263,12 +265,16 @@ class MatrixGrid(Widget):
 
         window_rows, window_cols = self._window or (frozenset(), frozenset())
         big = self._density == "big"
-        margin = " " * self._margin
-        inner = margin[:-1]
+        left_margin, right_margin = (" " * m for m in self._margins)
+        inner = left_margin[:-1]
         number_width = self._number_width
         blank_cell = " " * self._cell_width
-        marked_edges = ([(inner + "┌", "┐" + inner), (inner + "│", "│" + inner), (inner + "└", "┘" + inner)]
-                        if big else [(inner + "[", "]" + inner)])
+        if big:
+            marked_edges = [(inner + "┌", "┐" + inner), (inner + "│", "│" + inner), (inner + "└", "┘" + inner)]
+        elif right_margin:
+            marked_edges = [(inner + "[", "]" + right_margin[1:])]
+        else:
+            marked_edges = [("▸", "")]
         lines: list[list[tuple[str, Style]]] = []
         for r in range(-ph, h + ph):
             if r > -ph:
@@ -292,7 +298,7 @@ class MatrixGrid(Widget):
                     roles += ("window",)
                 if (r, c) == self._current:
                     roles += ("current",)
-                edges = [(margin, margin)] * self._row_lines
+                edges = [(left_margin, right_margin)] * self._row_lines
                 if (r, c) == self._marked:
                     roles += ("marked",)
                     edges = marked_edges
