@@ -344,3 +344,30 @@ async def test_several_channels_and_filters():
 def test_run_with_a_bad_sample_raises_the_one_line_error():
     with pytest.raises(CnnError, match="no such file"):
         run("no_such_sample_anywhere")
+
+
+@pytest.mark.parametrize("name, size, density", [
+    (None, (200, 60), "big"),
+    (None, (100, 30), "normal"),
+    ("edge_laplacian", (80, 24), "compact"),
+    ("seed_pipeline", (80, 24), "compact"),
+    ("max_pool", (80, 24), "normal"),
+])
+async def test_grids_use_the_room_there_is(name, size, density):
+    app = make_app(name)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause(0.2)
+        panel = stepper(app).panel
+        assert panel.density == density
+        assert all(g.density == density for g in panel.query(MatrixGrid))
+
+
+async def test_resizing_refits_the_grids():
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.resize_terminal(200, 60)
+        await pilot.pause(0.2)
+        assert stepper(app).panel.density == "big"
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.2)
+        assert stepper(app).panel.density == "normal"
