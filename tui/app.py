@@ -97,16 +97,16 @@ class CnnApp(App[int]):
     # ------------------------------------------------------------ command palette
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own commands, then every key binding of the app and the stepper by name."""
         yield from super().get_system_commands(screen)
         bindings = list(self.BINDINGS)
         if isinstance(screen, StepperScreen):
             bindings = list(StepperScreen.BINDINGS) + bindings
-        seen = {"Quit"}
         for binding in bindings:
-            if binding.description in seen:
-                continue
-            seen.add(binding.description)
-            yield SystemCommand(binding.description, binding.tooltip,
+            if binding.action == "quit":
+                continue  # Textual already offers Quit
+            keys = ", ".join(self.get_key_display(Binding(key, "")) for key in binding.key.split(","))
+            yield SystemCommand(binding.tooltip or binding.description, f"key: {keys}",
                                 partial(self.run_action, binding.action, screen))
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from textual.app import ComposeResult
 from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.widget import Widget
+from textual.widgets import Label
 
 from engine.trace import Step, StageTrace
 from tui.widgets.labels import ComputationLine
@@ -32,8 +33,6 @@ def written_up_to(shape: tuple[int, ...], flat_index: int) -> np.ndarray:
 
 def column(title: str, grids: Iterable[Widget], classes: str = "") -> Vertical:
     """A titled column of grids."""
-    from textual.widgets import Label
-
     return Vertical(Label(title, classes="column-title"), *grids, classes=f"grid-column {classes}".strip())
 
 

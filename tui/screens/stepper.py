@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 from pathlib import Path
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import var
@@ -107,7 +108,7 @@ class StepperScreen(Screen):
         self._fit(self.app.size.width, self.app.size.height)
         self._show()
 
-    def on_resize(self, event) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width, event.size.height)
 
     def _fit(self, width: int, height: int) -> None:
