@@ -81,6 +81,9 @@ class CnnApp(App[int]):
         return True
 
     def action_open(self) -> None:
+        if isinstance(self.screen, SamplePicker):
+            return
+
         def chosen(path: Path | None) -> None:
             if path is not None:
                 self.open_sample(path)

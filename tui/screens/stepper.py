@@ -155,6 +155,8 @@ class StepperScreen(Screen):
             self._timer.stop()
         self._timer = self.set_interval(1 / SPEEDS[self.speed], self._tick, pause=not self.playing)
         self._show_status()
+        if not self.playing:
+            self.notify(f"autoplay speed: {SPEEDS[self.speed]:g} steps/s (p plays)", timeout=2)
 
     def _tick(self) -> None:
         if self.index >= len(self.trace) - 1:
