@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from textual.command import CommandPalette
 
+from engine import samples
 from engine.errors import CnnError
 from tests.tui.conftest import make_app
-from tui.app import run
+from tui.app import CnnApp, run
 from tui.screens.dialogs import GoToDialog, SamplePicker
 from tui.screens.help import HelpScreen
 from tui.screens.stepper import SPEEDS, StepperScreen
@@ -371,3 +372,49 @@ async def test_resizing_refits_the_grids():
         await pilot.resize_terminal(80, 24)
         await pilot.pause(0.2)
         assert stepper(app).panel.density == "normal"
+
+
+@pytest.mark.parametrize("name", [name for name, _ in samples.shipped()])
+async def test_every_shipped_sample_steps_to_its_end(name):
+    app = make_app(name)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("pagedown", "right", "end")
+        screen = stepper(app)
+        assert screen.index == len(screen.trace) - 1
+        assert line(app) == screen.trace[len(screen.trace) - 1].text
+        outputs = screen.panel.query("MatrixGrid.output")
+        assert all("·" not in sum(g.rows_text(), []) for g in outputs)
+
+
+EVAL_AND_PADDED = {
+    "bn_eval.toml": 'title = "eval"\nop = "batchnorm"\ninput = [[1, 2], [3, 4]]\ntraining = false\n'
+                    'running_mean = 2\nrunning_var = 4\n',
+    "pool_padded.toml": 'title = "padded"\nop = "pool"\nmode = "max"\nsize = 2\nstride = 2\npadding = 1\n'
+                        'input = [[1, -2, 3], [4, 5, -6], [7, 8, 9]]\n',
+    "conv_dilated.toml": 'title = "dilated"\nop = "conv"\ninput = [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], '
+                         '[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [1, 2, 3, 4, 5]]\n'
+                         'kernel = [[1, 0], [0, -1]]\ndilation = 2\nstride = [1, 2]\nbias = 0.5\n',
+}
+
+
+@pytest.mark.parametrize("file", sorted(EVAL_AND_PADDED))
+async def test_eval_mode_padding_and_dilation(tmp_path, file):
+    path = tmp_path / file
+    path.write_text(EVAL_AND_PADDED[file])
+    sample = samples.load(path)
+    app = CnnApp(sample, sample.trace())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = stepper(app)
+        step = screen.trace[0]
+        if file == "bn_eval.toml":
+            assert step.phase == "normalize" and step.mean == 2
+            assert "Eval mode (this view)" in screen.panel.query_one(".mode").content
+        elif file == "pool_padded.toml":
+            source = grid(app, "input")
+            assert source.window_cells == {(0, 0)} and source.marked == (0, 0)
+            assert "-∞" in line(app)
+        else:
+            assert grid(app, "input").window_cells == window((0, 2), (0, 2))
+            assert "height ⌊" in status(app) and "bias 0.5" in line(app)
+        await pilot.press("end")
+        assert screen.index == len(screen.trace) - 1
