@@ -36,10 +36,10 @@ class BatchNormPanel(StagePanel):
 
     def compose_grids(self) -> ComposeResult:
         batch = self.stage.input.shape[0]
-        yield column("input x, channel 0", [Horizontal(
-            *(MatrixGrid(f"image {n}", classes="input") for n in range(batch)), classes="batch")], "inputs")
-        yield column("output y, channel 0", [Horizontal(
-            *(MatrixGrid(f"image {n}", classes="output") for n in range(batch)), classes="batch")], "outputs")
+        yield column(f"input x, channel 0, image #0 to #{batch - 1}", [Horizontal(
+            *(MatrixGrid(f"#{n}", classes="input") for n in range(batch)), classes="batch")], "inputs")
+        yield column(f"output y, channel 0, image #0 to #{batch - 1}", [Horizontal(
+            *(MatrixGrid(f"#{n}", classes="output") for n in range(batch)), classes="batch")], "outputs")
 
     def compose_below_grids(self) -> ComposeResult:
         yield Static(self.mode_text(), classes="mode", markup=False)
@@ -91,8 +91,9 @@ class BatchNormPanel(StagePanel):
             grid.show(y[item, c], filled=filled[item],
                       current=(i, j) if item == n and step.phase == "normalize" else None)
         titles = self.query(".column-title")
-        titles[0].update(f"input x, channel {c}")
-        titles[1].update(f"output y, channel {c}")
+        last = self.stage.input.shape[0] - 1
+        titles[0].update(f"input x, channel {c}, image #0 to #{last}")
+        titles[1].update(f"output y, channel {c}, image #0 to #{last}")
         self.query_one(".stats", Static).update(self.stats_text(step))
         self.query_one(".formula", Static).update(PHASE_FORMULAS[step.phase])
         result = self.result_text(step)

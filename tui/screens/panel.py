@@ -110,21 +110,27 @@ class StagePanel(Vertical):
     def fit(self, largest: str) -> None:
         """Draw the grids at the largest density up to `largest` that fits without scrolling.
 
-        "compact" is only used when it removes horizontal scrolling: it cannot help with height.
+        "compact" is only kept when it removes horizontal scrolling: it cannot help with height,
+        and when the grids are too wide even so, normal cells read better.
         """
-        candidates = DENSITIES[: DENSITIES.index(largest) + 1][::-1]
-        self._try_density(candidates)
+        self._try_density(DENSITIES[: DENSITIES.index(largest) + 1][::-1])
+
+    def _set_density(self, density: str) -> None:
+        self.density = density
+        for grid in self.query(MatrixGrid):
+            grid.density = density
 
     def _try_density(self, candidates: tuple[str, ...]) -> None:
-        self.density = candidates[0]
-        for grid in self.query(MatrixGrid):
-            grid.density = self.density
-        if len(candidates) > 1:
+        self._set_density(candidates[0])
+        if len(candidates) > 1 or candidates[0] == "compact":
             self.call_after_refresh(self._check_fit, candidates)
 
     def _check_fit(self, candidates: tuple[str, ...]) -> None:
         area = self.query_one(".grids", ScrollableContainer)
-        if area.max_scroll_x > 0 or (area.max_scroll_y > 0 and candidates[1] != "compact"):
+        if candidates[0] == "compact":
+            if area.max_scroll_x > 0:
+                self._set_density("normal")
+        elif area.max_scroll_x > 0 or (area.max_scroll_y > 0 and candidates[1] != "compact"):
             self._try_density(candidates[1:])
 
     def keep_in_view(self, grid: MatrixGrid, rows: tuple[int, ...], cols: tuple[int, ...]) -> None:
