@@ -41,14 +41,14 @@ def big_number(text: str) -> tuple[str, str, str]:
     The decimal point sits on the bottom line; other characters the font lacks (·, e, ∞) on the middle one.
     """
     rows: tuple[list[str], list[str], list[str]] = ([], [], [])
-    for character in text.replace(".", "•"):
-        at = DIGITS.index(character) * 3 if character in DIGITS and character != " " else -1
-        if character == "•":
-            lines = (" ", " ", character)  # the decimal point sits on the baseline
-        elif at < 0:
-            lines = (" ", character, " ")
-        else:
+    for character in text:
+        if character == ".":
+            lines: tuple[str, ...] = (" ", " ", "•")
+        elif character in DIGITS:
+            at = DIGITS.index(character) * 3
             lines = tuple(DIGITS3X3[at + k].ljust(3) for k in range(3))
+        else:
+            lines = (" ", character, " ")
         for row, piece in zip(rows, lines):
             row.append(piece)
     return "".join(rows[0]), "".join(rows[1]), "".join(rows[2])
