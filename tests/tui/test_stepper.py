@@ -37,6 +37,16 @@ def status(app) -> str:
     return stepper(app).query_one(StatusLine).text
 
 
+async def density_settles(pilot, app, expected: str) -> str:
+    """The panel's density once fitting is done (fitting waits for layouts; allow a loaded machine)."""
+    for _ in range(60):
+        if stepper(app).panel.density == expected:
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.1)
+    return stepper(app).panel.density
+
+
 def window(rows, cols) -> set[tuple[int, int]]:
     return {(r, c) for r in rows for c in cols}
 
@@ -357,9 +367,8 @@ def test_run_with_a_bad_sample_raises_the_one_line_error():
 async def test_grids_use_the_room_there_is(name, size, density):
     app = make_app(name)
     async with app.run_test(size=size) as pilot:
-        await pilot.pause(0.2)
+        assert await density_settles(pilot, app, density) == density
         panel = stepper(app).panel
-        assert panel.density == density
         assert all(g.density == density for g in panel.query(MatrixGrid))
 
 
@@ -367,11 +376,9 @@ async def test_resizing_refits_the_grids():
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.resize_terminal(200, 60)
-        await pilot.pause(0.2)
-        assert stepper(app).panel.density == "big"
+        assert await density_settles(pilot, app, "big") == "big"
         await pilot.resize_terminal(80, 24)
-        await pilot.pause(0.2)
-        assert stepper(app).panel.density == "normal"
+        assert await density_settles(pilot, app, "normal") == "normal"
 
 
 @pytest.mark.parametrize("name", [name for name, _ in samples.shipped()])
