@@ -17,6 +17,7 @@ from collections.abc import Hashable, Iterable
 
 import numpy as np
 from textual.app import ComposeResult
+from textual.geometry import Size
 from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.widget import Widget
 from textual.widgets import Label
@@ -53,6 +54,7 @@ class StagePanel(Vertical):
         self.local_index = 0
         self.density = "normal"
         """The cell density the grids are drawn at."""
+        self._fit_generation = 0
 
     def compose(self) -> ComposeResult:
         with ScrollableContainer(classes="grids", can_focus=False):
@@ -111,27 +113,39 @@ class StagePanel(Vertical):
         """Draw the grids at the largest density up to `largest` that fits without scrolling.
 
         "compact" is only kept when it removes horizontal scrolling: it cannot help with height,
-        and when the grids are too wide even so, normal cells read better.
+        and when the grids are too wide even so, normal cells read better. Each try is judged
+        after the layout has caught up with it; a newer fit() abandons an older one.
         """
-        self._try_density(DENSITIES[: DENSITIES.index(largest) + 1][::-1])
+        self._fit_generation += 1
+        self._try_density(DENSITIES[: DENSITIES.index(largest) + 1][::-1], self._fit_generation)
 
     def _set_density(self, density: str) -> None:
         self.density = density
         for grid in self.query(MatrixGrid):
             grid.density = density
 
-    def _try_density(self, candidates: tuple[str, ...]) -> None:
+    def _try_density(self, candidates: tuple[str, ...], generation: int) -> None:
         self._set_density(candidates[0])
         if len(candidates) > 1 or candidates[0] == "compact":
-            self.call_after_refresh(self._check_fit, candidates)
+            self.call_after_refresh(self._check_fit, candidates, generation, 20)
 
-    def _check_fit(self, candidates: tuple[str, ...]) -> None:
+    def _laid_out(self) -> bool:
+        """True once every grid has its size for the current density."""
+        return all(grid.size.width == grid.get_content_width(Size(0, 0), Size(0, 0))
+                   for grid in self.query(MatrixGrid))
+
+    def _check_fit(self, candidates: tuple[str, ...], generation: int, retries: int) -> None:
+        if generation != self._fit_generation:
+            return
+        if not self._laid_out() and retries:
+            self.call_after_refresh(self._check_fit, candidates, generation, retries - 1)
+            return
         area = self.query_one(".grids", ScrollableContainer)
         if candidates[0] == "compact":
             if area.max_scroll_x > 0:
                 self._set_density("normal")
         elif area.max_scroll_x > 0 or (area.max_scroll_y > 0 and candidates[1] != "compact"):
-            self._try_density(candidates[1:])
+            self._try_density(candidates[1:], generation)
 
     def keep_in_view(self, grid: MatrixGrid, rows: tuple[int, ...], cols: tuple[int, ...]) -> None:
         """Scroll the grid area (after the next layout) so that these cells of grid are visible."""
