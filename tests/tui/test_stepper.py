@@ -370,6 +370,10 @@ async def test_grids_use_the_room_there_is(name, size, density):
         assert await density_settles(pilot, app, density) == density
         panel = stepper(app).panel
         assert all(g.density == density for g in panel.query(MatrixGrid))
+        header = grid(app, "input").render().plain.splitlines()[0].split()
+        width = stepper(app).trace.stages[0].input.shape[-1]
+        numbered = header == [str(c) for c in range(width)]
+        assert numbered == (density in ("roomy", "big"))
 
 
 async def test_resizing_refits_the_grids():

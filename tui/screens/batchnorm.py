@@ -37,9 +37,9 @@ class BatchNormPanel(StagePanel):
     def compose_grids(self) -> ComposeResult:
         batch = self.stage.input.shape[0]
         yield column(f"input x, channel 0, image #0 to #{batch - 1}", [Horizontal(
-            *(MatrixGrid(f"#{n}", classes="input") for n in range(batch)), classes="batch")], "inputs")
+            *(MatrixGrid(f"#{n}", indices=True, classes="input") for n in range(batch)), classes="batch")], "inputs")
         yield column(f"output y, channel 0, image #0 to #{batch - 1}", [Horizontal(
-            *(MatrixGrid(f"#{n}", classes="output") for n in range(batch)), classes="batch")], "outputs")
+            *(MatrixGrid(f"#{n}", indices=True, classes="output") for n in range(batch)), classes="batch")], "outputs")
 
     def compose_below_grids(self) -> ComposeResult:
         yield Static(self.mode_text(), classes="mode", markup=False)

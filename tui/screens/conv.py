@@ -20,13 +20,14 @@ class ConvPanel(StagePanel):
         one = channels == 1
 
         def grids(role: str) -> list[MatrixGrid]:
-            return [MatrixGrid("" if one else f"ch {c}", classes=role) for c in range(channels)]
+            return [MatrixGrid("" if one else f"ch {c}", indices=role == "input", classes=role)
+                    for c in range(channels)]
 
         yield column("input" if batch == 1 else "input image 0", grids("input"), "inputs")
         yield column("kernel" if filters == 1 else "kernel 0", grids("kernel"), "kernels")
         yield column("products", grids("products"), "products")
         yield column("feature map" if filters == 1 else "feature maps",
-                     [MatrixGrid("" if filters == 1 else f"map {o}", classes="output")
+                     [MatrixGrid("" if filters == 1 else f"map {o}", indices=True, classes="output")
                       for o in range(filters)], "outputs")
 
     def compose_notes(self) -> ComposeResult:

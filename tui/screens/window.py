@@ -14,8 +14,8 @@ class MapPanel(StagePanel):
     """The current (image, channel) map of the input beside the same map of the output, filling."""
 
     def compose_grids(self) -> ComposeResult:
-        yield column("input", [MatrixGrid(self.map_title(0, 0), classes="input")], "inputs")
-        yield column("output", [MatrixGrid(self.map_title(0, 0), classes="output")], "outputs")
+        yield column("input", [MatrixGrid(self.map_title(0, 0), indices=True, classes="input")], "inputs")
+        yield column("output", [MatrixGrid(self.map_title(0, 0), indices=True, classes="output")], "outputs")
 
     def map_title(self, n: int, c: int) -> str:
         batch, channels = self.stage.input.shape[:2]

@@ -68,6 +68,7 @@ class MatrixGrid(Widget):
         "matrix-grid--current",
         "matrix-grid--marked",
         "matrix-grid--counted",
+        "matrix-grid--index",
     }
 
     DEFAULT_CSS = """
@@ -85,12 +86,15 @@ class MatrixGrid(Widget):
     MatrixGrid > .matrix-grid--current { text-style: bold reverse; color: $success; }
     MatrixGrid > .matrix-grid--marked { text-style: bold underline; }
     MatrixGrid > .matrix-grid--counted { text-style: bold underline; color: $accent; }
+    MatrixGrid > .matrix-grid--index { text-style: dim; }
     """
 
-    def __init__(self, title: str = "", *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(self, title: str = "", *, indices: bool = False, name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        """indices: number the rows and columns (drawn in the roomy and big densities only)."""
         super().__init__(name=name, id=id, classes=classes)
         self.border_title = title
+        self.indices = indices
         self._values = np.zeros((0, 0))
         self._texts: list[list[str]] = []
         self._width = 1
@@ -233,12 +237,24 @@ class MatrixGrid(Widget):
         h, w = self._values.shape if self._values.ndim == 2 else (0, 0)
         return h + 2 * self._padding[0], w + 2 * self._padding[1]
 
+    @property
+    def _label_width(self) -> int:
+        """Columns of the row numbers at the left (0 when not numbered)."""
+        if not self.indices or self._density not in ("roomy", "big"):
+            return 0
+        return len(str(max(self._values.shape, default=1) - 1)) + 1
+
+    @property
+    def _header_lines(self) -> int:
+        """The column numbers and a blank line above the matrix, when numbered."""
+        return 2 if self._label_width else 0
+
     def get_content_width(self, container, viewport) -> int:
-        return self._shown_shape()[1] * self._cell_width
+        return self._label_width + self._shown_shape()[1] * self._cell_width
 
     def get_content_height(self, container, viewport, width: int) -> int:
         rows = self._shown_shape()[0]
-        return max(1, (rows - 1) * self._line_step + self._row_lines)
+        return max(1, self._header_lines + (rows - 1) * self._line_step + self._row_lines)
 
     def cells_region(self, rows: tuple[int, ...], cols: tuple[int, ...]) -> Region | None:
         """Screen region covering these cells (unpadded coordinates), or None before layout."""
@@ -246,7 +262,7 @@ class MatrixGrid(Widget):
             return None
         top, left = min(rows) + self._padding[0], min(cols) + self._padding[1]
         bottom, right = max(rows) + self._padding[0], max(cols) + self._padding[1]
-        origin = self.content_region.offset
+        origin = self.content_region.offset + (self._label_width, self._header_lines)
         return Region(origin.x + left * self._cell_width, origin.y + top * self._line_step,
                       (right - left + 1) * self._cell_width,
                       (bottom - top) * self._line_step + self._row_lines)
@@ -255,7 +271,7 @@ class MatrixGrid(Widget):
         h, w = self._values.shape if self._values.ndim == 2 else (0, 0)
         ph, pw = self._padding
         role_styles = {role: self.get_component_rich_style(f"matrix-grid--{role}", partial=True)
-                       for role in ("window", "padding", "pending", "current", "marked", "counted")}
+                       for role in ("window", "padding", "pending", "current", "marked", "counted", "index")}
         combined: dict[tuple[str, ...], Style] = {}
 
         def style_of(roles: tuple[str, ...]) -> Style:
@@ -275,15 +291,30 @@ class MatrixGrid(Widget):
             marked_edges = [(inner + "[", "]" + right_margin[1:])]
         else:
             marked_edges = [("▸", "")]
+        label_width = self._label_width
+        index_style = role_styles["index"]
+
+        def label(number: int | None) -> tuple[str, Style]:
+            """A row number (None: blank) for the label column."""
+            return (f"{'' if number is None else number:>{label_width - 1}} ", index_style)
+
         lines: list[list[tuple[str, Style]]] = []
+        if label_width:
+            align = "^" if big else ">"  # over the middle of a large digit, else over the last one
+            lines.append([label(None)] + [(f"{left_margin}{c if 0 <= c < w else '':{align}{number_width}}"
+                                           f"{right_margin}", index_style) for c in range(-pw, w + pw)])
+            lines.append([])
         for r in range(-ph, h + ph):
             if r > -ph:
                 # Spacer lines between rows keep the window one solid block.
                 for _ in range(self._line_step - self._row_lines):
-                    lines.append([(blank_cell, style_of(("window",) if r in window_rows and r - 1 in window_rows
-                                                        and c in window_cols else ()))
-                                  for c in range(-pw, w + pw)])
-            row_lines: list[list[tuple[str, Style]]] = [[] for _ in range(self._row_lines)]
+                    lines.append(([label(None)] if label_width else []) + [
+                        (blank_cell, style_of(("window",) if r in window_rows and r - 1 in window_rows
+                                              and c in window_cols else ()))
+                        for c in range(-pw, w + pw)])
+            row_lines: list[list[tuple[str, Style]]] = [
+                [label(r if 0 <= r < h and k == self._row_lines // 2 else None)] if label_width else []
+                for k in range(self._row_lines)]
             for c in range(-pw, w + pw):
                 roles: tuple[str, ...] = ()
                 if not (0 <= r < h and 0 <= c < w):
