@@ -151,21 +151,50 @@ class MatrixGrid(Widget):
             current, marked,
             None if counted is None else np.array(counted, dtype=bool),
         )
-        if not (values_changed or size_changed) and self._same_roles(roles):
+        rows = None if values_changed or size_changed else self._changed_rows(roles)
+        if rows is not None and not rows:
             return
         self._padding, self._window, self._filled, self._current, self._marked, self._counted = roles
         self._pad_text = pad_text
-        self.refresh(layout=size_changed)
+        if rows is None:
+            self.refresh(layout=size_changed)
+        else:
+            # Only the lines of the rows whose marks moved are repainted: cheap on a big grid.
+            self.refresh(*self._row_regions(rows))
 
-    def _same_roles(self, roles: tuple) -> bool:
-        mine = (self._padding, self._window, self._filled, self._current, self._marked, self._counted)
-        for old, new in zip(mine, roles):
-            if isinstance(old, np.ndarray) or isinstance(new, np.ndarray):
-                if not (isinstance(old, np.ndarray) and isinstance(new, np.ndarray) and np.array_equal(old, new)):
-                    return False
-            elif old != new:
-                return False
-        return True
+    def _changed_rows(self, roles: tuple) -> set[int] | None:
+        """Matrix rows (unpadded) whose drawing differs under the new roles; None: redraw all."""
+        padding, window, filled, current, marked, counted = roles
+        if padding != self._padding:
+            return None
+        rows: set[int] = set()
+        if window != self._window:
+            for old_or_new in (self._window, window):
+                rows |= set(old_or_new[0]) if old_or_new else set()
+        for old_cell, new_cell in ((self._current, current), (self._marked, marked)):
+            if old_cell != new_cell:
+                rows |= {cell[0] for cell in (old_cell, new_cell) if cell is not None}
+        for old_mask, new_mask in ((self._filled, filled), (self._counted, counted)):
+            if old_mask is None and new_mask is None:
+                continue
+            if old_mask is None or new_mask is None or old_mask.shape != new_mask.shape:
+                return None
+            rows |= set(np.flatnonzero((old_mask != new_mask).any(axis=1)).tolist())
+        return rows
+
+    def _row_regions(self, rows: Iterable[int]) -> list[Region]:
+        """Content regions of these matrix rows, with the spacer lines on either side."""
+        shown_rows = self._shown_shape()[0]
+        width = self.get_content_width(None, None)
+        gap = self._line_step - self._row_lines
+        regions = []
+        for row in rows:
+            k = row + self._padding[0]
+            if 0 <= k < shown_rows:
+                top = self._header_lines + k * self._line_step - (gap if k else 0)
+                bottom = self._header_lines + k * self._line_step + self._row_lines + (gap if k < shown_rows - 1 else 0)
+                regions.append(Region(0, top, width, bottom - top))
+        return regions
 
     @property
     def density(self) -> str:
