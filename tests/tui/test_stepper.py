@@ -37,12 +37,17 @@ def status(app) -> str:
     return stepper(app).query_one(StatusLine).text
 
 
-async def density_settles(pilot, app, expected: str) -> str:
-    """The panel's density once fitting is done (fitting waits for layouts; allow a loaded machine)."""
-    for _ in range(60):
-        if stepper(app).panel.density == expected:
-            break
+async def until(pilot, condition, seconds: float = 5.0) -> None:
+    """Pause until condition() holds (timers and layouts run late on a loaded machine)."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
         await pilot.pause(0.05)
+
+
+async def density_settles(pilot, app, expected: str) -> str:
+    """The panel's density once fitting is done."""
+    await until(pilot, lambda: stepper(app).panel.density == expected)
     await pilot.pause(0.1)
     return stepper(app).panel.density
 
@@ -173,11 +178,11 @@ async def test_play_pause_and_speed():
         await pilot.press("p")
         assert screen.playing
         assert f"▶ {SPEEDS[3]:g} steps/s" in status(app)
-        await pilot.pause(0.6)
+        await until(pilot, lambda: screen.index >= 2)
         await pilot.press("p")
         assert not screen.playing
         reached = screen.index
-        assert reached > 0
+        assert reached >= 2
         await pilot.pause(0.2)
         assert screen.index == reached
 
@@ -188,7 +193,7 @@ async def test_autoplay_stops_at_the_last_step():
         for _ in range(len(SPEEDS)):
             await pilot.press("plus")
         await pilot.press("p")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: not stepper(app).playing)
         assert stepper(app).index == 3
         assert not stepper(app).playing
 
@@ -251,10 +256,11 @@ async def test_command_palette_runs_the_same_actions():
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+p")
         assert isinstance(app.screen, CommandPalette)
-        await pilot.press(*"Last")
-        await pilot.pause(0.3)
+        await pilot.press(*"Last step")
+        palette = app.screen
+        await until(pilot, lambda: palette.query_one("CommandList").option_count > 0)
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: isinstance(app.screen, StepperScreen) and stepper(app).index == 8)
         assert stepper(app).index == 8
 
 

@@ -55,6 +55,7 @@ class StagePanel(Vertical):
         self.density = "normal"
         """The cell density the grids are drawn at."""
         self._fit_generation = 0
+        self._fitted_for: tuple | None = None
 
     def compose(self) -> ComposeResult:
         with ScrollableContainer(classes="grids", can_focus=False):
@@ -116,6 +117,10 @@ class StagePanel(Vertical):
         and when the grids are too wide even so, normal cells read better. Each try is judged
         after the layout has caught up with it; a newer fit() abandons an older one.
         """
+        fitted_for = (largest, self.app.size)
+        if fitted_for == self._fitted_for:
+            return  # the same terminal again (Resize events repeat): keep the density found
+        self._fitted_for = fitted_for
         self._fit_generation += 1
         self._try_density(DENSITIES[: DENSITIES.index(largest) + 1][::-1], self._fit_generation)
 
