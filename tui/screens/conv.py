@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from engine.numbers import fmt
 from engine.trace import ConvStep
-from tui.screens.panel import StagePanel, column, written_up_to
+from tui.screens.panel import StagePanel, column, pair_text, written_up_to
 from tui.widgets.matrix import MatrixGrid
 
 
@@ -32,8 +32,7 @@ class ConvPanel(StagePanel):
 
     def compose_notes(self) -> ComposeResult:
         params = self.stage.params
-        pairs = [f"{key} {fmt(params[key][0])}" if params[key][0] == params[key][1]
-                 else f"{key} {params[key][0]}×{params[key][1]}" for key in ("stride", "padding", "dilation")]
+        pairs = [f"{key} {pair_text(params[key])}" for key in ("stride", "padding", "dilation")]
         kernel = params["kernel"]
         pairs.insert(0, f"{kernel.shape[0]} filter(s) {kernel.shape[1]}×{kernel.shape[2]}×{kernel.shape[3]}")
         if params["bias"] is not None:

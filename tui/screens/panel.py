@@ -32,6 +32,11 @@ def written_up_to(shape: tuple[int, ...], flat_index: int) -> np.ndarray:
     return np.arange(int(np.prod(shape))).reshape(shape) <= flat_index
 
 
+def pair_text(pair: tuple[int, int]) -> str:
+    """(2, 2) -> '2', (1, 2) -> '1×2': a parameter given for height and width."""
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
+
+
 def column(title: str, grids: Iterable[Widget], classes: str = "") -> Vertical:
     """A titled column of grids."""
     return Vertical(Label(title, classes="column-title"), *grids, classes=f"grid-column {classes}".strip())
@@ -47,6 +52,9 @@ class StagePanel(Vertical):
     StagePanel .grid-column { width: auto; height: auto; margin: 0 2 0 0; }
     StagePanel .column-title { text-style: bold; }
     """
+
+    CHANNEL_WORD = "map"
+    """What the status line calls the output's second axis: a filter's map, or a channel."""
 
     def __init__(self, stage: StageTrace, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -91,7 +99,7 @@ class StagePanel(Vertical):
         batch, channels = self.stage.output.shape[:2]
         where = f"output ({i}, {j})"
         if channels > 1:
-            where += f" of map {c}"
+            where += f" of {self.CHANNEL_WORD} {c}"
         if batch > 1:
             where += f", image {n}"
         return where

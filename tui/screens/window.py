@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from engine.trace import PoolStep
-from tui.screens.panel import StagePanel, column, written_up_to
+from tui.screens.panel import StagePanel, column, pair_text, written_up_to
 from tui.widgets.matrix import MatrixGrid
 
 
@@ -35,8 +35,7 @@ class MapPanel(StagePanel):
         source.border_title = title
         target.border_title = title
 
-    def position(self) -> str:
-        return super().position().replace(" of map ", " of channel ")
+    CHANNEL_WORD = "channel"
 
 
 class PoolPanel(MapPanel):
@@ -46,11 +45,8 @@ class PoolPanel(MapPanel):
         p = self.stage.params
         mode = "max pooling: the window's largest value" if p["mode"] == "max" else \
             "average pooling: the window's sum divided by its size"
-        size = "×".join(str(v) for v in p["size"])
-        stride = "×".join(str(v) for v in p["stride"])
-        padding = "×".join(str(v) for v in p["padding"])
-        yield Static(f"{mode}   size {size}   stride {stride}   padding {padding}",
-                     classes="params", markup=False)
+        sizes = "   ".join(f"{key} {pair_text(p[key])}" for key in ("size", "stride", "padding"))
+        yield Static(f"{mode}   {sizes}", classes="params", markup=False)
 
     def show(self, local_index: int) -> None:
         super().show(local_index)
