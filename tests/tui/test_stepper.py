@@ -214,10 +214,13 @@ async def test_tab_enters_the_next_stage_and_stepping_crosses_stages():
         await pilot.press("right")
         assert bar.current == 1
         await pilot.press("tab", "tab", "tab")
-        assert screen.index == 0
-        await pilot.press("shift+tab")
         assert screen.index == starts[3]
         assert screen.panel.stage.op == "pool"
+        await pilot.press("right", "right", "shift+tab")
+        assert screen.index == starts[3]
+        await pilot.press("shift+tab")
+        assert screen.index == starts[2]
+        assert screen.panel.stage.op == "relu"
 
 
 async def test_theme_toggle():

@@ -62,7 +62,7 @@ class StepperScreen(Screen):
         Binding("minus", "slower", "Slower", show=False, key_display="-", tooltip="Autoplay slower"),
         Binding("tab", "next_stage", "Stage", tooltip="First step of the next stage"),
         Binding("shift+tab", "previous_stage", "Previous stage", show=False,
-                tooltip="First step of the previous stage"),
+                tooltip="First step of this stage, or of the previous one"),
     ]
 
     # `var`, not `reactive`: a reactive would repaint the whole screen on every step.
@@ -213,11 +213,15 @@ class StepperScreen(Screen):
 
     def action_next_stage(self) -> None:
         starts = self.trace.stage_starts
-        self.index = starts[(self.stage_index + 1) % len(starts)]
+        if self.stage_index + 1 < len(starts):
+            self.index = starts[self.stage_index + 1]
+        else:
+            self.app.bell()  # already in the last stage
 
     def action_previous_stage(self) -> None:
         starts = self.trace.stage_starts
-        self.index = starts[(self.stage_index - 1) % len(starts)]
+        start = starts[self.stage_index]
+        self.index = start if self.index > start else starts[max(self.stage_index - 1, 0)]
 
     def action_play(self) -> None:
         self.playing = not self.playing
