@@ -18,6 +18,7 @@ from textual.theme import Theme
 
 from engine import samples
 from engine.errors import CnnError
+from engine.trace import Trace
 from tui.screens.dialogs import SamplePicker
 from tui.screens.help import HelpScreen
 from tui.screens.stepper import StepperScreen
@@ -53,7 +54,7 @@ class CnnApp(App[int]):
         Binding("q", "quit", "Quit", tooltip="Quit"),
     ]
 
-    def __init__(self, sample: samples.Sample, trace, *, theme: str = DARK) -> None:
+    def __init__(self, sample: samples.Sample, trace: Trace, *, theme: str = DARK) -> None:
         super().__init__()
         for custom in THEMES:
             self.register_theme(custom)
