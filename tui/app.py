@@ -1,0 +1,122 @@
+"""The cnn-tui application: themes, app-wide keys, the command palette, opening samples.
+
+`run(sample)` is what `cnn-tui [SAMPLE]` calls. The app shows one StepperScreen
+per open sample; opening another sample replaces it, or, when the sample is bad,
+leaves it alone and says why in a notification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.theme import Theme
+
+from engine import samples
+from engine.errors import CnnError
+from engine.trace import Trace
+from tui.screens.dialogs import SamplePicker
+from tui.screens.help import HelpScreen
+from tui.screens.stepper import StepperScreen
+
+#: Projector-friendly themes: pure black/white backgrounds, saturated highlights.
+THEMES = (
+    Theme(
+        name="cnn-dark", dark=True,
+        background="#000000", foreground="#ffffff", surface="#0a0a0a", panel="#262626",
+        primary="#5ec8ff", secondary="#ffffff", accent="#ff7cf5", warning="#ffd400",
+        success="#3dff7a", error="#ff5c5c",
+    ),
+    Theme(
+        name="cnn-light", dark=False,
+        background="#ffffff", foreground="#000000", surface="#ffffff", panel="#dcdcdc",
+        primary="#0036b3", secondary="#000000", accent="#9c0091", warning="#a84b00",
+        success="#006b1f", error="#c00000",
+    ),
+)
+DARK, LIGHT = (theme.name for theme in THEMES)
+
+
+class CnnApp(App[int]):
+    """Step through how convolutional networks compute."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "cnn-tui"
+
+    BINDINGS = [
+        Binding("o", "open", "Open", tooltip="Open another sample (shipped or in this folder)"),
+        Binding("t", "toggle_theme", "Theme", tooltip="Switch between the dark and the light theme"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="Keys and views"),
+        Binding("q", "quit", "Quit", tooltip="Quit"),
+    ]
+
+    def __init__(self, sample: samples.Sample, trace: Trace, *, theme: str = DARK) -> None:
+        super().__init__()
+        for custom in THEMES:
+            self.register_theme(custom)
+        self.theme = theme
+        self._first = (sample, trace)
+
+    def on_mount(self) -> None:
+        self.push_screen(StepperScreen(*self._first))
+
+    # ------------------------------------------------------------ samples
+
+    def open_sample(self, path: Path) -> bool:
+        """Load, trace and show path; on a user's mistake notify and keep the current view."""
+        try:
+            sample = samples.load(path)
+            trace = sample.trace()
+        except CnnError as error:
+            self.notify(str(error), title="Cannot open this sample", severity="error", timeout=10)
+            return False
+        stepper = StepperScreen(sample, trace)
+        if isinstance(self.screen, StepperScreen):
+            self.switch_screen(stepper)
+        else:
+            self.push_screen(stepper)
+        return True
+
+    def action_open(self) -> None:
+        if isinstance(self.screen, SamplePicker):
+            return
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.open_sample(path)
+
+        self.push_screen(SamplePicker(), chosen)
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT if self.theme == DARK else DARK
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen([("Stepping", StepperScreen.BINDINGS), ("App", self.BINDINGS)]))
+
+    # ------------------------------------------------------------ command palette
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own commands, then every key binding of the app and the stepper by name."""
+        yield from super().get_system_commands(screen)
+        bindings = list(self.BINDINGS)
+        if isinstance(screen, StepperScreen):
+            bindings = list(StepperScreen.BINDINGS) + bindings
+        for binding in bindings:
+            if binding.action == "quit":
+                continue  # Textual already offers Quit
+            keys = ", ".join(self.get_key_display(Binding(key, "")) for key in binding.key.split(","))
+            yield SystemCommand(binding.tooltip or binding.description, f"key: {keys}",
+                                partial(self.run_action, binding.action, screen))
+
+
+def run(sample: str | None) -> int:
+    """Open SAMPLE (a shipped name or a path; None = the lecture's 5x5 example). CnnError propagates."""
+    loaded = samples.load(samples.resolve(sample))
+    app = CnnApp(loaded, loaded.trace())
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,84 @@
+"""Small modal dialogs: go to step N, and the sample picker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from engine.samples import shipped, shipped_dir
+
+
+class GoToDialog(ModalScreen[int | None]):
+    """Ask for a step number 1..N; Enter goes there, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, steps: int, current: int) -> None:
+        super().__init__()
+        self.steps = steps
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Go to step (1 to {self.steps}), Enter to go, Esc to cancel:")
+            yield Input(placeholder=f"now at step {self.current}", type="integer", id="step-number")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def submit(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        try:
+            number = int(text)
+        except ValueError:
+            number = 0
+        if not 1 <= number <= self.steps:
+            self.app.notify(f"{text or 'nothing'} is not a step number: give 1 to {self.steps}",
+                            severity="error")
+            return
+        self.dismiss(number)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def sample_files(folder: Path) -> list[tuple[Path, str]]:
+    """The shipped samples, then the .toml files of folder: (path, label)."""
+    entries = [(shipped_dir() / f"{name}.toml", f"{name}  —  {title}") for name, title in shipped()]
+    here = shipped_dir().resolve()
+    if folder.resolve() != here:
+        entries += [(path, f"./{path.name}") for path in sorted(folder.glob("*.toml"))]
+    return entries
+
+
+class SamplePicker(ModalScreen[Path | None]):
+    """Pick a sample: the shipped ones and the .toml files in the current folder."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, folder: Path | None = None) -> None:
+        super().__init__()
+        self.entries = sample_files(Path.cwd() if folder is None else folder)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog picker"):
+            yield Label("Open a sample (Enter opens, Esc cancels):")
+            yield OptionList(*(Option(label, id=str(index)) for index, (_, label) in enumerate(self.entries)))
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def pick(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.entries[int(event.option.id or 0)][0])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

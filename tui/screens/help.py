@@ -1,0 +1,58 @@
+"""The help screen: every key of the stepper and the app, and what each view shows."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+VIEWS = """\
+Convolution: the input (each channel) with the kernel window reversed, padding dim, the kernel, \
+the element-wise products and the feature map filling cell by cell (· = not computed yet); \
+the dot-product line below, bias included.
+Pooling: the window on the input, its maximum in [brackets] (max) or sum/divisor (average).
+Batch norm: one channel of the whole mini-batch; elements summed so far are underlined, the \
+current one reversed; μ, σ², then y = (x − μ)/√(σ² + ε)·γ + β fills the output batch; its mean \
+and standard deviation at the end. Training and eval mode are explained below the grids.
+ReLU: max(0, x) element by element.
+Pipelines: the stage bar shows where you are; stepping past a stage's last step enters the next."""
+
+
+def keys_table(groups: list[tuple[str, list[Binding]]], key_display) -> Table:
+    """One row per binding: keys, what it does."""
+    table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for title, bindings in groups:
+        table.add_row(Text(title, style="bold underline"), "")
+        for binding in bindings:
+            keys = " ".join(key_display(key) for key in binding.key.split(","))
+            table.add_row(keys, binding.tooltip or binding.description)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys and views; Escape, q or ? closes."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+
+    def __init__(self, groups: list[tuple[str, list[Binding]]]) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def compose(self) -> ComposeResult:
+        def display(key: str) -> str:
+            return self.app.get_key_display(Binding(key, ""))
+
+        with VerticalScroll(classes="dialog help"):
+            yield Static(Text("cnn-tui keys  (Esc closes; ctrl+p: the same actions by name)", style="bold"))
+            yield Static(keys_table(self.groups, display))
+            yield Static(Text("\nViews", style="bold underline"))
+            yield Static(VIEWS, markup=False)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,174 @@
+"""StagePanel: what every per-operation view has in common.
+
+A panel is built once per stage of the open trace, with the stage's grids
+mounted in compose. Stepping calls `show(local_index)`, which only hands new
+arrays and roles to the existing widgets: no widget is created or removed
+while stepping. The panel reads the StageTrace (it is part of the screen);
+its widgets only draw.
+
+To add a view for a new operation: subclass StagePanel, implement
+compose_grids / compose_notes / show / position, and register it in PANELS
+(tui/screens/stepper.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.geometry import Size
+from textual.containers import Horizontal, ScrollableContainer, Vertical
+from textual.widget import Widget
+from textual.widgets import Label
+
+from engine.trace import Step, StageTrace
+from tui.widgets.labels import ComputationLine
+from tui.widgets.matrix import DENSITIES, MatrixGrid
+
+
+def written_up_to(shape: tuple[int, ...], flat_index: int) -> np.ndarray:
+    """bool array of shape: True for the elements written by steps 0..flat_index (row-major order)."""
+    return np.arange(int(np.prod(shape))).reshape(shape) <= flat_index
+
+
+def pair_text(pair: tuple[int, int]) -> str:
+    """(2, 2) -> '2', (1, 2) -> '1×2': a parameter given for height and width."""
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
+
+
+def column(title: str, grids: Iterable[Widget], classes: str = "") -> Vertical:
+    """A titled column of grids."""
+    return Vertical(Label(title, classes="column-title"), *grids, classes=f"grid-column {classes}".strip())
+
+
+class StagePanel(Vertical):
+    """One stage's view: a scrolling area of grids above the explaining lines."""
+
+    DEFAULT_CSS = """
+    StagePanel { height: 1fr; width: 1fr; }
+    StagePanel > .grids { height: 1fr; width: 1fr; overflow: auto auto; }
+    StagePanel .grid-row { width: auto; height: auto; }
+    StagePanel .grid-column { width: auto; height: auto; margin: 0 2 0 0; }
+    StagePanel .column-title { text-style: bold; }
+    """
+
+    CHANNEL_WORD = "map"
+    """What the status line calls the output's second axis: a filter's map, or a channel."""
+
+    def __init__(self, stage: StageTrace, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.stage = stage
+        self.local_index = 0
+        self.density = "normal"
+        """The cell density the grids are drawn at."""
+        self._fit_generation = 0
+        self._fitted_for: tuple | None = None
+
+    def compose(self) -> ComposeResult:
+        with ScrollableContainer(classes="grids", can_focus=False):
+            with Horizontal(classes="grid-row"):
+                yield from self.compose_grids()
+            yield from self.compose_below_grids()
+        yield from self.compose_notes()
+        yield ComputationLine(classes="computation")
+
+    def compose_grids(self) -> ComposeResult:
+        yield from ()
+
+    def compose_below_grids(self) -> ComposeResult:
+        """Explanations that may scroll away with the grids on a small terminal."""
+        yield from ()
+
+    def compose_notes(self) -> ComposeResult:
+        """Lines always in view, above the computation line."""
+        yield from ()
+
+    @property
+    def step(self) -> Step:
+        return self.stage.steps[self.local_index]
+
+    def show(self, local_index: int) -> None:
+        """Show the stage after its step local_index."""
+        self.local_index = local_index
+        self.query_one(ComputationLine).show(self.step.text)
+
+    def position(self) -> str:
+        """Where the current step writes, for the status line."""
+        n, c, i, j = self.step.out_index
+        batch, channels = self.stage.output.shape[:2]
+        where = f"output ({i}, {j})"
+        if channels > 1:
+            where += f" of {self.CHANNEL_WORD} {c}"
+        if batch > 1:
+            where += f", image {n}"
+        return where
+
+    def size_formula(self) -> str:
+        """The output-size formula(s) with the numbers filled in; '' when the op keeps the size."""
+        formulas = self.stage.formulas
+        if not formulas:
+            return ""
+        if formulas[0] == formulas[1]:
+            return f"size {formulas[0]}"
+        return f"height {formulas[0]}  width {formulas[1]}"
+
+    @staticmethod
+    def row_key(step: Step) -> Hashable:
+        """Steps with the same key form one PageUp/PageDown unit: an output row."""
+        return step.out_index[:3]
+
+    def fit(self, largest: str) -> None:
+        """Draw the grids at the largest density up to `largest` that fits without scrolling.
+
+        "compact" is only kept when it removes horizontal scrolling: it cannot help with height,
+        and when the grids are too wide even so, normal cells read better. Each try is judged
+        after the layout has caught up with it; a newer fit() abandons an older one.
+        """
+        fitted_for = (largest, self.app.size)
+        if fitted_for == self._fitted_for:
+            return  # the same terminal again (Resize events repeat): keep the density found
+        self._fitted_for = fitted_for
+        self._fit_generation += 1
+        self._try_density(DENSITIES[: DENSITIES.index(largest) + 1][::-1], self._fit_generation)
+
+    def _set_density(self, density: str) -> None:
+        self.density = density
+        for grid in self.query(MatrixGrid):
+            grid.density = density
+
+    def _try_density(self, candidates: tuple[str, ...], generation: int) -> None:
+        self._set_density(candidates[0])
+        if len(candidates) > 1 or candidates[0] == "compact":
+            self.call_after_refresh(self._check_fit, candidates, generation, 20)
+
+    def _laid_out(self) -> bool:
+        """True once every grid has its size for the current density."""
+        return all(grid.size.width == grid.get_content_width(Size(0, 0), Size(0, 0))
+                   for grid in self.query(MatrixGrid))
+
+    def _check_fit(self, candidates: tuple[str, ...], generation: int, retries: int) -> None:
+        if generation != self._fit_generation:
+            return
+        if not self._laid_out() and retries:
+            self.call_after_refresh(self._check_fit, candidates, generation, retries - 1)
+            return
+        area = self.query_one(".grids", ScrollableContainer)
+        if candidates[0] == "compact":
+            if area.max_scroll_x > 0:
+                self._set_density("normal")
+        elif area.max_scroll_x > 0 or (area.max_scroll_y > 0 and candidates[1] != "compact"):
+            self._try_density(candidates[1:], generation)
+
+    def keep_in_view(self, grid: MatrixGrid, rows: tuple[int, ...], cols: tuple[int, ...]) -> None:
+        """Scroll the grid area (after the next layout) so that these cells of grid are visible."""
+
+        def scroll() -> None:
+            area = self.query_one(".grids", ScrollableContainer)
+            box = grid.cells_region(rows, cols)
+            if box is None:
+                return
+            origin = area.content_region.offset - area.scroll_offset
+            area.scroll_to_region(box.translate(-origin), animate=False, immediate=True)
+
+        self.call_after_refresh(scroll)
