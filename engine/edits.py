@@ -175,14 +175,21 @@ def resize(sample: Sample, target: str, axis: str, delta: int) -> Sample:
 def set_param(sample: Sample, stage_name: str, key: str, value: object) -> Sample:
     """Change one parameter of a stage (stride, padding, dilation as int or [h, w], mode, size,
     eps, momentum, training, bias on/off with value None or a number); validated like a file."""
+    return set_params(sample, stage_name, {key: value})
+
+
+def set_params(sample: Sample, stage_name: str, values: dict[str, object]) -> Sample:
+    """Change several parameters of a stage at once (as set_param), validated together: a panel
+    that lowers the padding and the stride in one go never fails on the state in between."""
     new = copy.deepcopy(sample)
     stage = _stage(new, stage_name)
     # Through the file format's own validation: arrays as the nested lists a file holds.
     table = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in stage_table(stage).items()}
-    if key == "bias" and stage.op == "conv" and value is None:
-        table.pop("bias", None)
-    else:
-        table[key] = value
+    for key, value in values.items():
+        if key == "bias" and stage.op == "conv" and value is None:
+            table.pop("bias", None)
+        else:
+            table[key] = value
     channels = _channels_into(new, stage)
     stage.params = stage_params(stage.op, table, channels, f"{stage_name}")
     return conform(new)

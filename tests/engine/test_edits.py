@@ -123,3 +123,15 @@ def test_history_undo_redo_and_dirty(lecture):
     assert history.dirty
     history.undo()
     assert history.dirty  # `one` was never saved
+
+
+def test_set_params_validates_the_changes_together():
+    # Kernel 3x3 on the 5x5 image: padding 1 with dilation 3 fits (span 7 ≤ 7), either alone does not.
+    lecture = samples.load(samples.resolve("seed_conv"))
+    with pytest.raises(CnnError, match="dilated span 7"):
+        edits.set_param(lecture, "conv", "dilation", 3)
+    edited = edits.set_params(lecture, "conv", {"padding": 1, "dilation": 3, "stride": [1, 2]})
+    params = edited.stages[0].params
+    assert (params["padding"], params["dilation"], params["stride"]) == ((1, 1), (3, 3), (1, 2))
+    assert edited.trace().output.shape == (1, 1, 1, 1)
+    assert lecture.stages[0].params["dilation"] == (1, 1)  # the original is untouched
