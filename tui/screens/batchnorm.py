@@ -11,8 +11,11 @@ from textual.widgets import Static
 
 from engine.numbers import fmt
 from engine.trace import BatchNormStep, Step
-from tui.screens.panel import StagePanel, column
+from tui.screens.panel import EditPlace, StagePanel, column
 from tui.widgets.matrix import MatrixGrid
+
+#: The per-channel vectors of a batch-norm stage, with their titles.
+VECTORS = {"gamma": "γ", "beta": "β", "running_mean": "running_mean", "running_var": "running_var"}
 
 #: What each phase computes, in symbols.
 PHASE_FORMULAS = {
@@ -42,6 +45,9 @@ class BatchNormPanel(StagePanel):
             *(MatrixGrid(f"#{n}", indices=True, classes="output") for n in range(batch)), classes="batch")], "outputs")
 
     def compose_below_grids(self) -> ComposeResult:
+        # The per-channel vectors as editable one-row grids, shown in edit mode only.
+        yield Horizontal(*(MatrixGrid(title, classes=f"vector {key}") for key, title in VECTORS.items()),
+                         classes="batch edit-only")
         yield Static(self.mode_text(), classes="mode", markup=False)
 
     def compose_notes(self) -> ComposeResult:
@@ -90,6 +96,8 @@ class BatchNormPanel(StagePanel):
         for item, grid in enumerate(self.query("MatrixGrid.output").results(MatrixGrid)):
             grid.show(y[item, c], filled=filled[item],
                       current=(i, j) if item == n and step.phase == "normalize" else None)
+        for key in VECTORS:
+            self.query_one(f"MatrixGrid.{key}", MatrixGrid).show(self.stage.params[key][None, :])
         titles = self.query(".column-title")
         last = self.stage.input.shape[0] - 1
         titles[0].update(f"input x, channel {c}, image #0 to #{last}")
@@ -136,3 +144,17 @@ class BatchNormPanel(StagePanel):
             return where
         n, _, i, j = step.out_index
         return f"{where}, element {step.done} of {step.count} (image {n}, ({i}, {j}))"
+
+    def edit_places(self, first: bool) -> list[EditPlace]:
+        step = self.step
+        assert isinstance(step, BatchNormStep)
+        places = []
+        if first:
+            batch, channels = self.stage.input.shape[:2]
+            for n, grid in enumerate(self.query("MatrixGrid.input").results(MatrixGrid)):
+                label = f"input (image {n}" + (f", channel {step.channel})" if channels > 1 else ")")
+                places.append(EditPlace(grid, "input", (n, step.channel), label))
+        for key, title in VECTORS.items():
+            places.append(EditPlace(self.query_one(f"MatrixGrid.{key}", MatrixGrid), f"{self.stage.name}.{key}",
+                                    (), f"{title} (one per channel)", vector=True))
+        return places

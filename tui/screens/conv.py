@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from engine.numbers import fmt
 from engine.trace import ConvStep
-from tui.screens.panel import StagePanel, column, pair_text, written_up_to
+from tui.screens.panel import EditPlace, StagePanel, column, pair_text, written_up_to
 from tui.widgets.matrix import MatrixGrid
 
 
@@ -24,7 +24,10 @@ class ConvPanel(StagePanel):
                     for c in range(channels)]
 
         yield column("input" if batch == 1 else "input image 0", grids("input"), "inputs")
-        yield column("kernel" if filters == 1 else "kernel 0", grids("kernel"), "kernels")
+        kernel_grids: list = grids("kernel")
+        if self.stage.params["bias"] is not None:
+            kernel_grids.append(MatrixGrid("bias", classes="bias edit-only"))
+        yield column("kernel" if filters == 1 else "kernel 0", kernel_grids, "kernels")
         yield column("products", grids("products"), "products")
         yield column("feature map" if filters == 1 else "feature maps",
                      [MatrixGrid("" if filters == 1 else f"map {o}", indices=True, classes="output")
@@ -53,6 +56,8 @@ class ConvPanel(StagePanel):
         self.keep_in_view(inputs[0], step.rows, step.cols)
         for c, grid in enumerate(self.query("MatrixGrid.kernel").results(MatrixGrid)):
             grid.show(step.kernel[c])
+        if self.stage.params["bias"] is not None:
+            self.query_one("MatrixGrid.bias", MatrixGrid).show(self.stage.params["bias"][None, :])
         for c, grid in enumerate(self.query("MatrixGrid.products").results(MatrixGrid)):
             grid.show(step.products[c])
         filled = written_up_to(self.stage.output.shape, local_index)
@@ -64,3 +69,17 @@ class ConvPanel(StagePanel):
             titles[0].update(f"input image {n}")
         if filters > 1:
             titles[1].update(f"kernel {o}")
+
+    def edit_places(self, first: bool) -> list[EditPlace]:
+        n, o = self.step.out_index[:2]
+        channels = self.stage.input.shape[1]
+        filters = self.stage.output.shape[1]
+        places = self.input_places(first, n, range(channels))
+        kernel = f"{self.stage.name}.kernel"
+        for c, grid in enumerate(self.query("MatrixGrid.kernel").results(MatrixGrid)):
+            words = ([f"filter {o}"] if filters > 1 else []) + ([f"channel {c}"] if channels > 1 else [])
+            places.append(EditPlace(grid, kernel, (o, c), "kernel" + (f" ({', '.join(words)})" if words else "")))
+        if self.stage.params["bias"] is not None:
+            places.append(EditPlace(self.query_one("MatrixGrid.bias", MatrixGrid), f"{self.stage.name}.bias", (),
+                                    "bias (one per filter)", vector=True))
+        return places

@@ -14,6 +14,7 @@ compose_grids / compose_notes / show / position, and register it in PANELS
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 from textual.app import ComposeResult
@@ -25,6 +26,26 @@ from textual.widgets import Label
 from engine.trace import Step, StageTrace
 from tui.widgets.labels import ComputationLine
 from tui.widgets.matrix import DENSITIES, MatrixGrid
+
+
+@dataclass(frozen=True)
+class EditPlace:
+    """A grid the edit cursor can visit, and which slice of which sample matrix it shows.
+
+    target: an engine.edits target ("input", "conv.kernel", "bn.gamma", ...); prefix: the leading
+    index of the 2-D slice shown ((n, c) of the input, (o, c) of a kernel); vector: the grid
+    shows a 1-D target as one row, so a cell (0, col) is index (col,).
+    """
+
+    grid: MatrixGrid
+    target: str
+    prefix: tuple[int, ...]
+    label: str
+    vector: bool = False
+
+    def index(self, cell: tuple[int, int]) -> tuple[int, ...]:
+        """The target's index of a cell of the grid."""
+        return (cell[1],) if self.vector else (*self.prefix, *cell)
 
 
 def written_up_to(shape: tuple[int, ...], flat_index: int) -> np.ndarray:
@@ -93,6 +114,23 @@ class StagePanel(Vertical):
         self.local_index = local_index
         self.query_one(ComputationLine).show(self.step.text)
 
+    def edit_places(self, first: bool) -> list[EditPlace]:
+        """The grids of this view that show a sample matrix, in Tab order. first: the stage reads
+        the sample's input (later stages read an earlier stage's output, which is not editable)."""
+        return []
+
+    def input_places(self, first: bool, n: int, channel_of: Iterable[int]) -> list[EditPlace]:
+        """The input grids (showing channels channel_of of image n), when the input is the sample's."""
+        if not first:
+            return []
+        batch, channels = self.stage.input.shape[:2]
+        places = []
+        for grid, c in zip(self.query("MatrixGrid.input").results(MatrixGrid), channel_of):
+            words = ([f"image {n}"] if batch > 1 else []) + ([f"channel {c}"] if channels > 1 else [])
+            label = "input" + (f" ({', '.join(words)})" if words else "")
+            places.append(EditPlace(grid, "input", (n, c), label))
+        return places
+
     def position(self) -> str:
         """Where the current step writes, for the status line."""
         n, c, i, j = self.step.out_index
@@ -118,7 +156,7 @@ class StagePanel(Vertical):
         """Steps with the same key form one PageUp/PageDown unit: an output row."""
         return step.out_index[:3]
 
-    def fit(self, largest: str) -> None:
+    def fit(self, largest: str, force: bool = False) -> None:
         """Draw the grids at the largest density up to `largest` that fits without scrolling.
 
         "compact" is only kept when it removes horizontal scrolling: it cannot help with height,
@@ -126,7 +164,7 @@ class StagePanel(Vertical):
         after the layout has caught up with it; a newer fit() abandons an older one.
         """
         fitted_for = (largest, self.app.size)
-        if fitted_for == self._fitted_for:
+        if fitted_for == self._fitted_for and not force:
             return  # the same terminal again (Resize events repeat): keep the density found
         self._fitted_for = fitted_for
         self._fit_generation += 1

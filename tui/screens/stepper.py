@@ -18,13 +18,16 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, Static
 
+from engine.edits import History
 from engine.samples import Sample
-from engine.trace import Trace
+from engine.trace import BatchNormStep, Step, Trace
 from tui.screens.batchnorm import BatchNormPanel
 from tui.screens.conv import ConvPanel
 from tui.screens.dialogs import GoToDialog
+from tui.screens.editing import EDIT_BINDINGS, FILE_BINDINGS, EditingMixin
 from tui.screens.panel import StagePanel
 from tui.screens.window import PoolPanel, ReluPanel
+from tui.widgets.entry import CellEntry
 from tui.widgets.labels import StageBar, StatusLine
 
 #: The panel class that shows each operation.
@@ -43,12 +46,43 @@ SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 DENSITY_SIZES = {"roomy": (110, 34), "big": (140, 40)}
 
 
-class StepperScreen(Screen):
-    """Step through a sample's trace: one dot product (or pool, or batch-norm element) per key."""
+def row_starts(trace: Trace) -> list[int]:
+    """Global indices of the first step of each PageUp/PageDown unit (an output row, a phase)."""
+    starts = []
+    for stage, offset in zip(trace.stages, trace.stage_starts):
+        key = PANELS[stage.op].row_key
+        previous = None
+        for local, step in enumerate(stage.steps):
+            if (row := key(step)) != previous:
+                starts.append(offset + local)
+                previous = row
+    return starts
 
-    BINDINGS = [
-        Binding("right,space,l", "next", "Next", key_display="→", tooltip="Next step"),
-        Binding("left,h", "previous", "Back", key_display="←", tooltip="Previous step"),
+
+def nearest_step(trace: Trace, stage_number: int, local_index: int, step: Step) -> int:
+    """After an edit: the global index of the step writing the same output element in the same stage
+    (and batch-norm phase); where that element is gone, the one nearest to it; else the same local index."""
+    stage_number = min(stage_number, len(trace.stages) - 1)
+    stage, start = trace.stages[stage_number], trace.stage_starts[stage_number]
+    phase = step.phase if isinstance(step, BatchNormStep) else None
+    wanted = [tuple(step.out_index)]
+    if len(step.out_index) == 4:
+        wanted.append(tuple(min(v, size - 1) for v, size in zip(step.out_index, stage.output.shape)))
+    for out_index in wanted:
+        for local, candidate in enumerate(stage.steps):
+            if tuple(candidate.out_index) == out_index and \
+                    (candidate.phase if isinstance(candidate, BatchNormStep) else None) == phase:
+                return start + local
+    return start + min(local_index, len(stage) - 1)
+
+
+#: The stepping keys. In edit mode the arrows and Tab move the cell cursor instead: their
+#: actions here are disabled then, so the key falls through to EDIT_BINDINGS.
+STEP_BINDINGS = [
+        Binding("right", "next", "Next", key_display="→", tooltip="Next step"),
+        Binding("space,l", "next_step", "Next", show=False, tooltip="Next step (in edit mode too)"),
+        Binding("left", "previous", "Back", key_display="←", tooltip="Previous step"),
+        Binding("h", "previous_step", "Back", show=False, tooltip="Previous step (in edit mode too)"),
         Binding("home", "first", "First", show=False, tooltip="First step"),
         Binding("end", "last", "Last", show=False, tooltip="Last step"),
         Binding("pagedown", "next_row", "Next row", show=False,
@@ -63,7 +97,15 @@ class StepperScreen(Screen):
         Binding("tab", "next_stage", "Stage", tooltip="First step of the next stage"),
         Binding("shift+tab", "previous_stage", "Previous stage", show=False,
                 tooltip="First step of this stage, or of the previous one"),
-    ]
+]
+
+
+class StepperScreen(EditingMixin, Screen):
+    """Step through a sample's trace: one dot product (or pool, or batch-norm element) per key;
+    in edit mode (e), change its numbers, shapes and parameters and see the trace follow."""
+
+    BINDINGS = STEP_BINDINGS + EDIT_BINDINGS + FILE_BINDINGS
+    AUTO_FOCUS = ""  # the cell entry is the only focusable widget; it takes focus only while typing
 
     # `var`, not `reactive`: a reactive would repaint the whole screen on every step.
     index: var[int] = var(0, init=False)
@@ -77,31 +119,57 @@ class StepperScreen(Screen):
         super().__init__(name=name)
         self.sample = sample
         self.trace = trace
+        self.history = History.start(sample)
+        """Every state of the sample since it was opened, for undo/redo; `dirty` = unsaved edits."""
+        self.path: Path | None = sample.path
+        """Where ctrl+s saves (None: not saved yet)."""
         self.stage_number = -1
         self.largest_density = "normal"
         self._timer: Timer | None = None
-        self._row_starts: list[int] = []
-        for stage, offset in zip(trace.stages, trace.stage_starts):
-            key = PANELS[stage.op].row_key
-            previous = None
-            for local, step in enumerate(stage.steps):
-                if (row := key(step)) != previous:
-                    self._row_starts.append(offset + local)
-                    previous = row
+        self._row_starts = row_starts(trace)
 
     @property
     def source_name(self) -> str:
-        path = self.sample.path
-        return Path(path).name if path is not None else "(unsaved)"
+        return Path(self.path).name if self.path is not None else "(unsaved)"
+
+    def title_text(self) -> str:
+        return f"{self.sample.title}  [{self.source_name}]" + ("  ● unsaved edits" if self.history.dirty else "")
 
     def compose(self) -> ComposeResult:
-        yield Static(f"{self.sample.title}  [{self.source_name}]", id="title", markup=False)
+        yield Static(self.title_text(), id="title", markup=False)
         yield StageBar(id="stage-bar")
         with ContentSwitcher(id="panels"):
             for number, stage in enumerate(self.trace.stages):
                 yield PANELS[stage.op](stage, id=f"stage-{number}")
+        yield Static("", id="edit-line", classes="edit-only", markup=False)
+        yield CellEntry(id="cell-entry", compact=True, placeholder="a number: 2, -0.5, 1e-3 or 3/4")
         yield StatusLine(id="status")
         yield Footer()
+
+    def show_title(self) -> None:
+        self.query_one("#title", Static).update(self.title_text())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        editing = self.edit_check(action)
+        return True if editing is None else editing
+
+    async def apply_sample(self, sample: Sample, trace: Trace) -> None:
+        """Show an edited sample: new panels, the same step where it still exists (else the nearest)."""
+        index = nearest_step(trace, self.stage_index, self.local_index, self.trace[self.index])
+        self.sample, self.trace = sample, trace
+        self._row_starts = row_starts(trace)
+        stage_number = bisect.bisect_right(trace.stage_starts, index) - 1
+        panels = [PANELS[stage.op](stage, id=f"stage-{number}") for number, stage in enumerate(trace.stages)]
+        for number, panel in enumerate(panels):
+            panel.display = number == stage_number
+        switcher = self.query_one(ContentSwitcher)
+        await switcher.remove_children()
+        await switcher.mount_all(panels)
+        switcher.current = f"stage-{stage_number}"
+        self.stage_number = -1
+        self.set_reactive(StepperScreen.index, index)
+        self._show()
+        self.show_title()
 
     def on_mount(self) -> None:
         self._timer = self.set_interval(1 / SPEEDS[self.speed], self._tick, pause=True)
@@ -173,6 +241,8 @@ class StepperScreen(Screen):
             self.query_one(StageBar).show([s.name for s in self.trace.stages], number)
         self.panel.show(self.local_index)
         self._show_status()
+        if self.editing:
+            self.show_cursor()
 
     def _show_status(self) -> None:
         stages = self.trace.stages
@@ -194,6 +264,9 @@ class StepperScreen(Screen):
 
     def action_previous(self) -> None:
         self.index -= 1
+
+    action_next_step = action_next
+    action_previous_step = action_previous
 
     def action_first(self) -> None:
         self.index = 0

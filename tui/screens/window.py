@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from engine.trace import PoolStep
-from tui.screens.panel import StagePanel, column, pair_text, written_up_to
+from tui.screens.panel import EditPlace, StagePanel, column, pair_text, written_up_to
 from tui.widgets.matrix import MatrixGrid
 
 
@@ -36,6 +36,10 @@ class MapPanel(StagePanel):
         target.border_title = title
 
     CHANNEL_WORD = "channel"
+
+    def edit_places(self, first: bool) -> list[EditPlace]:
+        n, c = self.step.out_index[:2]
+        return self.input_places(first, n, [c])
 
 
 class PoolPanel(MapPanel):

@@ -69,6 +69,7 @@ class MatrixGrid(Widget):
         "matrix-grid--marked",
         "matrix-grid--counted",
         "matrix-grid--index",
+        "matrix-grid--cursor",
     }
 
     DEFAULT_CSS = """
@@ -87,6 +88,8 @@ class MatrixGrid(Widget):
     MatrixGrid > .matrix-grid--marked { text-style: bold underline; }
     MatrixGrid > .matrix-grid--counted { text-style: bold underline; color: $accent; }
     MatrixGrid > .matrix-grid--index { text-style: dim; }
+    MatrixGrid > .matrix-grid--cursor { text-style: bold reverse underline; color: $accent; }
+    MatrixGrid.editable { border: round $accent; }
     """
 
     def __init__(self, title: str = "", *, indices: bool = False, name: str | None = None,
@@ -107,6 +110,7 @@ class MatrixGrid(Widget):
         self._marked: Cell | None = None
         self._counted: np.ndarray | None = None
         self._density = "normal"
+        self._cursor: Cell | None = None
 
     # ------------------------------------------------------------ input
 
@@ -195,6 +199,23 @@ class MatrixGrid(Widget):
                 bottom = self._header_lines + k * self._line_step + self._row_lines + (gap if k < shown_rows - 1 else 0)
                 regions.append(Region(0, top, width, bottom - top))
         return regions
+
+    @property
+    def shape(self) -> Cell:
+        """(rows, cols) of the matrix shown, padding not counted."""
+        return self._values.shape if self._values.ndim == 2 else (0, 0)
+
+    @property
+    def cursor(self) -> Cell | None:
+        """The edit cursor's cell (unpadded), drawn reversed and underlined; None: no cursor."""
+        return self._cursor
+
+    @cursor.setter
+    def cursor(self, cell: Cell | None) -> None:
+        if cell != self._cursor:
+            rows = {c[0] for c in (self._cursor, cell) if c is not None}
+            self._cursor = cell
+            self.refresh(*self._row_regions(rows))
 
     @property
     def density(self) -> str:
@@ -300,7 +321,8 @@ class MatrixGrid(Widget):
         h, w = self._values.shape if self._values.ndim == 2 else (0, 0)
         ph, pw = self._padding
         role_styles = {role: self.get_component_rich_style(f"matrix-grid--{role}", partial=True)
-                       for role in ("window", "padding", "pending", "current", "marked", "counted", "index")}
+                       for role in ("window", "padding", "pending", "current", "marked", "counted", "index",
+                                    "cursor")}
         combined: dict[tuple[str, ...], Style] = {}
 
         def style_of(roles: tuple[str, ...]) -> Style:
@@ -358,6 +380,8 @@ class MatrixGrid(Widget):
                     roles += ("window",)
                 if (r, c) == self._current:
                     roles += ("current",)
+                if (r, c) == self._cursor:
+                    roles += ("cursor",)
                 edges = [(left_margin, right_margin)] * self._row_lines
                 if (r, c) == self._marked:
                     roles += ("marked",)
