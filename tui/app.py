@@ -7,7 +7,7 @@ leaves it alone and says why in a notification.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
@@ -19,9 +19,10 @@ from textual.theme import Theme
 from engine import samples
 from engine.errors import CnnError
 from engine.trace import Trace
-from tui.screens.dialogs import SamplePicker
+from tui.screens.dialogs import ChoiceDialog, SamplePicker
+from tui.screens.editing import EDIT_BINDINGS, FILE_BINDINGS
 from tui.screens.help import HelpScreen
-from tui.screens.stepper import StepperScreen
+from tui.screens.stepper import STEP_BINDINGS, StepperScreen
 
 #: Projector-friendly themes: pure black/white backgrounds, saturated highlights.
 THEMES = (
@@ -82,21 +83,45 @@ class CnnApp(App[int]):
         return True
 
     def action_open(self) -> None:
-        if isinstance(self.screen, SamplePicker):
+        if isinstance(self.screen, (SamplePicker, ChoiceDialog)):
             return
 
         def chosen(path: Path | None) -> None:
             if path is not None:
                 self.open_sample(path)
 
-        self.push_screen(SamplePicker(), chosen)
+        self.unless_unsaved(lambda: self.push_screen(SamplePicker(), chosen), "opening another sample")
+
+    async def action_quit(self) -> None:
+        if not isinstance(self.screen, ChoiceDialog):
+            self.unless_unsaved(self.exit, "quitting")
+
+    def unless_unsaved(self, then: Callable[[], object], doing: str) -> None:
+        """Run then(), but first, when the open sample has unsaved edits, ask: save, discard or cancel."""
+        stepper = next((s for s in reversed(self.screen_stack) if isinstance(s, StepperScreen)), None)
+        if stepper is None or not stepper.history.dirty:
+            then()
+            return
+
+        def answer(choice: str | None) -> None:
+            if choice == "save":
+                stepper.save(after=then)
+            elif choice == "discard":
+                then()
+
+        self.push_screen(ChoiceDialog(f"The sample has unsaved edits. Before {doing}:", [
+            ("save", "Save them (a shipped sample asks for a new path)"),
+            ("discard", "Discard them"),
+            ("cancel", "Cancel: keep editing (Esc)"),
+        ]), answer)
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen([("Stepping", StepperScreen.BINDINGS), ("App", self.BINDINGS)]))
+            self.push_screen(HelpScreen([("Stepping", STEP_BINDINGS), ("Editing (e turns edit mode on)", EDIT_BINDINGS),
+                                         ("Parameters, undo, files", FILE_BINDINGS), ("App", self.BINDINGS)]))
 
     # ------------------------------------------------------------ command palette
 

@@ -15,7 +15,7 @@ from tui.screens.panel import EditPlace, StagePanel, column
 from tui.widgets.matrix import MatrixGrid
 
 #: The per-channel vectors of a batch-norm stage, with their titles.
-VECTORS = {"gamma": "γ", "beta": "β", "running_mean": "running_mean", "running_var": "running_var"}
+VECTORS = {"gamma": "γ", "beta": "β", "running_mean": "running mean", "running_var": "running var"}
 
 #: What each phase computes, in symbols.
 PHASE_FORMULAS = {
@@ -46,7 +46,7 @@ class BatchNormPanel(StagePanel):
 
     def compose_below_grids(self) -> ComposeResult:
         # The per-channel vectors as editable one-row grids, shown in edit mode only.
-        yield Horizontal(*(MatrixGrid(title, classes=f"vector {key}") for key, title in VECTORS.items()),
+        yield Horizontal(*(column(title, [MatrixGrid(classes=f"vector {key}")]) for key, title in VECTORS.items()),
                          classes="batch edit-only")
         yield Static(self.mode_text(), classes="mode", markup=False)
 

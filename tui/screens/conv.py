@@ -24,10 +24,9 @@ class ConvPanel(StagePanel):
                     for c in range(channels)]
 
         yield column("input" if batch == 1 else "input image 0", grids("input"), "inputs")
-        kernel_grids: list = grids("kernel")
+        yield column("kernel" if filters == 1 else "kernel 0", grids("kernel"), "kernels")
         if self.stage.params["bias"] is not None:
-            kernel_grids.append(MatrixGrid("bias", classes="bias edit-only"))
-        yield column("kernel" if filters == 1 else "kernel 0", kernel_grids, "kernels")
+            yield column("bias", [MatrixGrid(classes="bias")], "edit-only")
         yield column("products", grids("products"), "products")
         yield column("feature map" if filters == 1 else "feature maps",
                      [MatrixGrid("" if filters == 1 else f"map {o}", indices=True, classes="output")

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import on
 from textual.binding import Binding
 from textual.widgets import Input, Static
 
@@ -33,8 +32,6 @@ from tui.widgets.entry import CellEntry
 #: Keys of edit mode. Where a key also steps (the arrows, Tab), the stepping action is disabled
 #: in edit mode (STEP_ACTIONS_TAKEN), so the key reaches these bindings.
 EDIT_BINDINGS = [
-    Binding("e", "toggle_edit", "Edit", tooltip="Edit mode on/off: a cell cursor over the input, kernel, "
-            "bias and batch-norm values"),
     Binding("escape", "leave_edit", "Done", tooltip="(edit) Leave edit mode"),
     Binding("up", "cursor(-1, 0)", "Up", show=False, key_display="↑", tooltip="(edit) Cell cursor up"),
     Binding("down", "cursor(1, 0)", "Down", show=False, key_display="↓", tooltip="(edit) Cell cursor down"),
@@ -75,6 +72,8 @@ EDIT_BINDINGS = [
             tooltip="(edit) Input preset (lecture image, zeros, random, digit 7, square)"),
     Binding("ctrl+o", "load_matrix", "Load matrix", show=False,
             tooltip="(edit) Load a .csv/.txt/.npy matrix file into the input or kernel under the cursor"),
+    Binding("e", "toggle_edit", "Edit", tooltip="Edit mode on/off: a cell cursor over the input, kernel, "
+            "bias and batch-norm values"),
 ]
 
 #: Parameters, history and files: in edit mode and out of it.
@@ -155,8 +154,8 @@ class EditingMixin:
                         "E parameters · Esc done")
             return
         value = edits.get_matrix(self.sample, place.target)[place.index(self.cell)]
-        line.update(f"EDIT  {place.label} ({self.cell[0]}, {self.cell[1]}) = {fmt(value)}   "
-                    "number+⏎ sets · Del 0 · Tab next matrix · E params · Esc done · ? keys")
+        line.update(f"EDIT  {place.label}, cell ({self.cell[0]}, {self.cell[1]}) = {fmt(value)}   "
+                    "number+⏎ sets · Del 0 · Tab next matrix · Esc done · ? keys")
         if place.grid.cells_region((self.cell[0],), (self.cell[1],)) is not None:
             self.panel.keep_in_view(place.grid, (self.cell[0],), (self.cell[1],))
 
@@ -191,12 +190,14 @@ class EditingMixin:
     def action_type_value(self) -> None:
         place = self.place()
         if place is not None:
-            self.open_entry(fmt(edits.get_matrix(self.sample, place.target)[place.index(self.cell)]))
+            self.open_entry(fmt(edits.get_matrix(self.sample, place.target)[place.index(self.cell)]), select=True)
 
-    def open_entry(self, text: str) -> None:
+    def open_entry(self, text: str, select: bool = False) -> None:
+        """Show the entry with text; select: all of it (typing replaces the old value), else the cursor after it."""
         if self.place() is None:
             return
         entry = self.query_one(CellEntry)
+        entry.select_on_focus = select
         entry.value = text
         self.typing = True
         entry.display = True
@@ -212,16 +213,17 @@ class EditingMixin:
             self.set_focus(None)
             self.refresh_bindings()
 
-    @on(CellEntry.Cancelled)
-    def typing_cancelled(self) -> None:
+    # Handlers by name, not @on: Textual collects @on handlers only from DOMNode classes, not mixins.
+    def on_cell_entry_cancelled(self) -> None:
         self.close_entry()
 
-    @on(CellEntry.Blurred)
-    def typing_left(self) -> None:
-        self.close_entry()
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        if isinstance(event.input, CellEntry):
+            self.close_entry()
 
-    @on(Input.Submitted, "CellEntry")
-    async def typing_done(self, event: Input.Submitted) -> None:
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        if not isinstance(event.input, CellEntry):
+            return
         self.close_entry()
         place = self.place()
         if place is None:

@@ -100,11 +100,14 @@ STEP_BINDINGS = [
 ]
 
 
-class StepperScreen(EditingMixin, Screen):
+# inherit_bindings=False: Screen's own Tab/Shift+Tab (focus) would put Tab first in the footer.
+class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
     """Step through a sample's trace: one dot product (or pool, or batch-norm element) per key;
     in edit mode (e), change its numbers, shapes and parameters and see the trace follow."""
 
-    BINDINGS = STEP_BINDINGS + EDIT_BINDINGS + FILE_BINDINGS
+    # The footer lists keys in this order: stepping arrows, then edit mode's keys (in edit mode:
+    # Esc, Tab, Enter, k first), then the rest.
+    BINDINGS = STEP_BINDINGS[:4] + EDIT_BINDINGS + STEP_BINDINGS[4:] + FILE_BINDINGS
     AUTO_FOCUS = ""  # the cell entry is the only focusable widget; it takes focus only while typing
 
     # `var`, not `reactive`: a reactive would repaint the whole screen on every step.

@@ -1,0 +1,372 @@
+"""Pilot tests of edit mode: cells, shapes, parameters, presets, undo/redo, files and the unsaved prompt."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+from textual.widgets import Input, OptionList, Select
+
+from engine import samples
+from tests.tui.conftest import make_app
+from tests.tui.test_stepper import SIZE, grid, line, stepper, until
+from tui.app import CnnApp
+from tui.screens.dialogs import ChoiceDialog, SamplePicker, TextDialog
+from tui.screens.params import ParamsDialog
+from tui.widgets.entry import CellEntry
+
+
+def messages(app) -> list[str]:
+    return [notification.message for notification in app._notifications]
+
+
+def kernel(app) -> list[list[float]]:
+    return stepper(app).sample.stages[0].params["weight"][0, 0].tolist()
+
+
+async def choose(pilot, app, value: str) -> None:
+    """Pick the choice `value` in the open ChoiceDialog."""
+    dialog = app.screen
+    assert isinstance(dialog, ChoiceDialog)
+    options = dialog.query_one(OptionList)
+    options.highlighted = [v for v, _ in dialog.choices].index(value)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def answer(pilot, app, text: str) -> None:
+    """Type text into the open TextDialog and press Enter."""
+    assert isinstance(app.screen, TextDialog)
+    app.screen.query_one(Input).value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+def app_on_copy(tmp_path, name: str = "seed_conv") -> CnnApp:
+    """An app on a copy of a shipped sample (so it can be saved in place)."""
+    path = tmp_path / f"{name}.toml"
+    shutil.copy(samples.resolve(name), path)
+    sample = samples.load(path)
+    return CnnApp(sample, sample.trace())
+
+
+async def test_edit_mode_shows_the_cursor_and_keeps_the_stepping_keys():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        assert stepper(app).editing and grid(app, "input").cursor == (0, 0)
+        await pilot.press("right", "down", "down")
+        assert grid(app, "input").cursor == (2, 1)
+        assert stepper(app).index == 0  # the arrows move the cursor, not the step
+        await pilot.press("space", "l")
+        assert stepper(app).index == 2  # Space and l still step
+        await pilot.press("h")
+        assert stepper(app).index == 1
+        await pilot.press("tab")
+        assert grid(app, "kernel").cursor == (2, 1) and grid(app, "input").cursor is None
+        await pilot.press("escape")
+        assert not stepper(app).editing and grid(app, "kernel").cursor is None
+        await pilot.press("right")
+        assert stepper(app).index == 2
+
+
+async def test_typing_a_number_sets_the_cell_and_recomputes():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("right", "right", "right", "right")  # step 5: output (1, 1)
+        await pilot.press("e", "3", "enter")
+        await pilot.pause()
+        assert stepper(app).sample.input[0, 0, 0, 0] == 3
+        assert stepper(app).trace[0].value == 8  # 6 + (3 − 1)·1
+        assert stepper(app).index == 4  # the same step: it still exists
+        assert grid(app, "input").cursor == (0, 1)  # Enter moves on, like a spreadsheet
+        assert stepper(app).history.dirty
+        await pilot.press("-", "1", ".", "5", "enter")
+        await pilot.pause()
+        assert stepper(app).sample.input[0, 0, 0, 1] == -1.5
+
+
+async def test_enter_opens_the_cell_value_and_escape_keeps_it():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "down", "right", "enter")
+        entry = stepper(app).query_one(CellEntry)
+        assert entry.display and entry.value == "1"
+        await pilot.press("9", "escape")
+        await pilot.pause()
+        assert not entry.display and stepper(app).sample.input[0, 0, 1, 1] == 1
+        assert not stepper(app).history.dirty and stepper(app).editing
+
+
+async def test_delete_sets_zero():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "delete")
+        await pilot.pause()
+        assert stepper(app).sample.input[0, 0, 0, 0] == 0
+        assert line(app).endswith("= 5")
+
+
+async def test_bad_text_is_refused_and_the_old_value_stays():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "1", "x", "enter")
+        await pilot.pause()
+        assert stepper(app).sample.input[0, 0, 0, 0] == 1
+        assert any("'1x' is not a number" in m for m in messages(app))
+        assert not stepper(app).history.dirty
+
+
+async def test_sobel_x_at_stride_two():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "tab", "k")
+        await choose(pilot, app, "Sobel x")
+        assert kernel(app) == [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
+        await pilot.press("s", "end")
+        await pilot.pause()
+        assert grid(app, "output").rows_text() == [["1", "-1"], ["1", "-3"]]
+        assert stepper(app).sample.stages[0].params["stride"] == (2, 2)
+
+
+async def test_a_shrunken_output_keeps_the_nearest_step():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("end", "e", "s")  # output (2, 2) is gone at stride 2
+        await pilot.pause()
+        assert stepper(app).index == 3 and "output (1, 1)" in stepper(app).panel.position()
+
+
+async def test_shape_edits_and_the_impossible_one():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "r", "c")
+        await pilot.pause()
+        assert stepper(app).sample.input.shape == (1, 1, 6, 6)
+        await pilot.press("R", "n", "b")
+        await pilot.pause()
+        assert stepper(app).sample.input.shape == (2, 2, 5, 6)
+        assert stepper(app).sample.stages[0].params["weight"].shape == (1, 2, 3, 3)  # the kernel follows
+        await pilot.press("N", "B", "C", "tab", "f")
+        await pilot.pause()
+        assert stepper(app).sample.stages[0].params["weight"].shape == (2, 1, 3, 3)
+        await pilot.press("F", "r", "r", "r")
+        await pilot.pause()
+        assert stepper(app).sample.stages[0].params["weight"].shape == (1, 1, 5, 3)
+        assert any("is larger than the padded input height 5 + 2·0 = 5: ⌊(5 + 2·0 − 1·(6−1) − 1)/1⌋ + 1 = 0" in m
+                   for m in messages(app))
+
+
+async def test_parameter_keys():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "a", "d", "x")
+        await pilot.pause()
+        params = stepper(app).sample.stages[0].params
+        assert (params["padding"], params["dilation"]) == ((1, 1), (2, 2))
+        assert params["bias"].tolist() == [0]
+        await pilot.press("S")
+        await pilot.pause()
+        assert any("stride must be at least 1" in m for m in messages(app))
+        await pilot.press("A", "D", "x")
+        await pilot.pause()
+        params = stepper(app).sample.stages[0].params
+        assert (params["padding"], params["dilation"], params["bias"]) == ((0, 0), (1, 1), None)
+
+
+async def test_pool_and_batch_norm_keys():
+    app = make_app("max_pool")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "m", "Z")
+        await pilot.pause()
+        params = stepper(app).sample.stages[0].params
+        assert params["mode"] == "avg" and params["size"] == (1, 1)
+    app = make_app("seed_batchnorm")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "m")
+        await pilot.pause()
+        assert stepper(app).sample.stages[0].params["training"] is False
+
+
+async def test_batch_norm_batch_and_vectors_take_the_cursor():
+    app = make_app("seed_batchnorm")
+    async with app.run_test(size=SIZE) as pilot:
+        batch = stepper(app).sample.input.shape[0]
+        await pilot.press("e", *["tab"] * batch)  # past the batch's images: γ
+        await pilot.press("2", "enter")
+        await pilot.pause()
+        assert stepper(app).sample.stages[0].params["gamma"].tolist() == [2]
+        await pilot.press("tab", "1", "enter")  # β
+        await pilot.pause()
+        assert stepper(app).sample.stages[0].params["beta"].tolist() == [1]
+        await pilot.press("shift+tab", "shift+tab", "4", "enter")  # the last image of the batch
+        await pilot.pause()
+        assert stepper(app).sample.input[batch - 1, 0, 0, 0] == 4
+
+
+async def test_parameter_panel_sets_height_and_width_apart():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("E")
+        dialog = app.screen
+        assert isinstance(dialog, ParamsDialog)
+        dialog.query_one("#stride-h", Input).value = "2"
+        dialog.query_one("#padding-w", Input).value = "1"
+        dialog.query_one("#bias", Input).value = "0.5"
+        dialog.query_one("#stride-h", Input).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        params = stepper(app).sample.stages[0].params
+        assert (params["stride"], params["padding"], params["bias"].tolist()) == ((2, 1), (0, 1), [0.5])
+        assert stepper(app).trace.output.shape == (1, 1, 2, 5)
+
+
+async def test_parameter_panel_refuses_and_stays_open():
+    app = make_app("seed_batchnorm")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("E")
+        dialog = app.screen
+        dialog.query_one("#momentum", Input).value = "2"
+        dialog.query_one("#eps", Input).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is dialog
+        assert any("momentum must be between 0 and 1, got 2" in m for m in messages(app))
+        dialog.query_one("#momentum", Input).value = "0.5"
+        dialog.query_one(Select).value = False
+        await pilot.press("enter")
+        await pilot.pause()
+        params = stepper(app).sample.stages[0].params
+        assert (params["momentum"], params["training"]) == (0.5, False)
+
+
+async def test_input_preset():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "i")
+        await choose(pilot, app, "digit 7")
+        assert stepper(app).sample.input.shape == (1, 1, 7, 7)
+        assert stepper(app).sample.input[0, 0, 1, 1] == 8
+
+
+async def test_undo_and_redo():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "5", "enter", "s")
+        await pilot.pause()
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert stepper(app).sample.stages[0].params["stride"] == (1, 1)
+        assert stepper(app).sample.input[0, 0, 0, 0] == 5
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert stepper(app).sample.input[0, 0, 0, 0] == 1 and not stepper(app).history.dirty
+        await pilot.press("ctrl+z")
+        assert "nothing to undo" in messages(app)
+        await pilot.press("ctrl+y", "ctrl+y")
+        await pilot.pause()
+        assert stepper(app).sample.stages[0].params["stride"] == (2, 2)
+        assert stepper(app).sample.input[0, 0, 0, 0] == 5
+
+
+async def test_save_and_load_round_trip(tmp_path):
+    app = app_on_copy(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "tab", "k")
+        await choose(pilot, app, "Sobel y")
+        await pilot.press("s", "ctrl+s")
+        await pilot.pause()
+        assert not stepper(app).history.dirty
+        edited = stepper(app).sample
+    loaded = samples.load(tmp_path / "seed_conv.toml")
+    assert np.array_equal(loaded.stages[0].params["weight"], edited.stages[0].params["weight"])
+    assert loaded.stages[0].params["stride"] == (2, 2)
+    assert np.array_equal(loaded.trace().output, edited.trace().output)
+
+
+async def test_a_shipped_sample_is_saved_under_a_new_path(tmp_path):
+    shipped = samples.resolve("seed_conv")
+    before = shipped.read_text()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "7", "enter", "ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, TextDialog)  # asks for a new path
+        await answer(pilot, app, str(tmp_path / "mine"))
+        assert stepper(app).path == tmp_path / "mine.toml"
+        assert not stepper(app).history.dirty and "mine.toml" in stepper(app).title_text()
+        await pilot.press("8", "enter", "ctrl+s")  # now saves in place, no question
+        await pilot.pause()
+        assert not isinstance(app.screen, TextDialog)
+    assert shipped.read_text() == before
+    assert samples.load(tmp_path / "mine.toml").input[0, 0, 0, :2].tolist() == [7, 8]
+
+
+async def test_save_as(tmp_path):
+    app = app_on_copy(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("w")
+        await answer(pilot, app, str(tmp_path / "copy.toml"))
+    assert samples.load(tmp_path / "copy.toml").title == samples.load(tmp_path / "seed_conv.toml").title
+
+
+async def test_quit_with_unsaved_edits_asks_first(tmp_path):
+    app = app_on_copy(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "4", "enter", "escape", "q")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceDialog)
+        await choose(pilot, app, "cancel")
+        assert isinstance(app.screen, type(stepper(app))) and app.is_running
+        await pilot.press("q")
+        await pilot.pause()
+        await choose(pilot, app, "save")
+        await until(pilot, lambda: not app.is_running)
+        assert not app.is_running
+    assert samples.load(tmp_path / "seed_conv.toml").input[0, 0, 0, 0] == 4
+
+
+async def test_quit_and_discard():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "4", "enter", "escape", "q")
+        await pilot.pause()
+        await choose(pilot, app, "discard")
+        await until(pilot, lambda: not app.is_running)
+        assert not app.is_running
+
+
+async def test_quit_without_edits_does_not_ask():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running)
+        assert not app.is_running
+
+
+async def test_opening_another_sample_with_unsaved_edits_asks_first():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "4", "enter", "escape", "o")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceDialog)
+        await choose(pilot, app, "discard")
+        assert isinstance(app.screen, SamplePicker)
+
+
+async def test_load_a_matrix_file_into_the_input_and_the_kernel(tmp_path):
+    (tmp_path / "image.csv").write_text("1,2,3,4\n5,6,7,8\n9,10,11,12\n13,14,15,16\n")
+    np.save(tmp_path / "kernel.npy", np.array([[0.0, 1.0], [1.0, 0.0]]))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "ctrl+o")
+        await answer(pilot, app, str(tmp_path / "image.csv"))
+        assert stepper(app).sample.input[0, 0].tolist()[3] == [13, 14, 15, 16]
+        await pilot.press("tab", "ctrl+o")
+        await answer(pilot, app, str(tmp_path / "kernel.npy"))
+        assert kernel(app) == [[0, 1], [1, 0]]
+        assert stepper(app).trace.output.shape == (1, 1, 3, 3)
+        await pilot.press("ctrl+o")
+        await answer(pilot, app, str(tmp_path / "missing.csv"))
+        assert kernel(app) == [[0, 1], [1, 0]]
+        assert any("missing.csv" in m for m in messages(app))
