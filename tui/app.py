@@ -120,8 +120,8 @@ class CnnApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen([("Stepping", STEP_BINDINGS), ("Editing (e turns edit mode on)", EDIT_BINDINGS),
-                                         ("Parameters, undo, files", FILE_BINDINGS), ("App", self.BINDINGS)]))
+            self.push_screen(HelpScreen([("Stepping", STEP_BINDINGS), ("Editing (e)", EDIT_BINDINGS),
+                                         ("Files, undo", FILE_BINDINGS), ("App", self.BINDINGS)]))
 
     # ------------------------------------------------------------ command palette
 

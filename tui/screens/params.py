@@ -59,27 +59,29 @@ class ParamsDialog(ModalScreen[Sample | None]):
     def compose(self) -> ComposeResult:
         op, p = self.stage.op, self.stage.params
         with Vertical(classes="dialog params"):
-            yield Label(f"Parameters of {self.stage.name} ({op}): Enter applies, Esc cancels, "
-                        "Tab moves between fields")
+            what = self.stage.name if self.stage.name == op else f"{self.stage.name} ({op})"
+            yield Label(f"Parameters of {what}:  Enter applies · Esc cancels · "
+                        "Tab next field", classes="param-title")
             for key in PAIRS.get(op, ()):
                 with Horizontal(classes="param-row"):
                     yield Label(f"{key} (h, w)", classes="param-label")
                     for axis, value in zip(("h", "w"), p[key]):
-                        yield Input(str(value), type="integer", id=f"{key}-{axis}", classes="pair")
+                        yield Input(str(value), type="integer", id=f"{key}-{axis}", classes="pair", compact=True)
             for key in VECTORS.get(op, ()):
                 values = p.get(key)
                 text = "" if values is None else ", ".join(fmt(v) for v in values)
                 with Horizontal(classes="param-row"):
                     yield Label(LABELS.get(key, key), classes="param-label")
-                    yield Input(text, id=key, placeholder="one number, or one per channel/filter: 1, 0.5")
+                    yield Input(text, id=key, placeholder="one number, or one per channel/filter: 1, 0.5",
+                                compact=True)
             for key in NUMBERS.get(op, ()):
                 with Horizontal(classes="param-row"):
                     yield Label(LABELS.get(key, key), classes="param-label")
-                    yield Input(repr(float(p[key])), id=key)
+                    yield Input(repr(float(p[key])), id=key, compact=True)
             for key, options in CHOICES.get(op, {}).items():
                 with Horizontal(classes="param-row"):
                     yield Label(LABELS.get(key, key), classes="param-label")
-                    yield Select(options, value=p[key], allow_blank=False, id=key)
+                    yield Select(options, value=p[key], allow_blank=False, id=key, compact=True)
 
     def on_mount(self) -> None:
         self.query(Input).first().focus() if self.query(Input) else self.query_one(Select).focus()
