@@ -120,7 +120,7 @@ class CnnApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen([("Stepping", STEP_BINDINGS), ("Editing (e)", EDIT_BINDINGS),
+            self.push_screen(HelpScreen([("Stepping", STEP_BINDINGS), ("Editing (e)", sorted(EDIT_BINDINGS, key=lambda b: b.action != "toggle_edit")),
                                          ("Files, undo", FILE_BINDINGS), ("App", self.BINDINGS)]))
 
     # ------------------------------------------------------------ command palette
