@@ -370,3 +370,13 @@ async def test_load_a_matrix_file_into_the_input_and_the_kernel(tmp_path):
         await answer(pilot, app, str(tmp_path / "missing.csv"))
         assert kernel(app) == [[0, 1], [1, 0]]
         assert any("missing.csv" in m for m in messages(app))
+
+
+async def test_typing_the_same_value_is_no_edit():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "1", "enter", "E")
+        await pilot.pause()
+        await pilot.press("enter")  # the parameter panel, nothing changed
+        await pilot.pause()
+        assert not stepper(app).history.dirty and len(stepper(app).history.samples) == 1

@@ -253,6 +253,8 @@ class EditingMixin:
         except CnnError as error:
             self.notify(str(error), title="Edit refused", severity="error", timeout=8)
             return False
+        if samples.dumps(sample) == samples.dumps(self.sample):
+            return True  # nothing changed (the same value typed again): no undo step, not dirty
         self.history.push(sample)
         await self.apply_sample(sample, trace)
         if done:
@@ -339,9 +341,7 @@ class EditingMixin:
 
         async def chosen(sample: Sample | None) -> None:
             if sample is not None:
-                self.history.push(sample)
-                await self.apply_sample(sample, sample.trace())
-                self.notify(f"{stage.name}: parameters applied", timeout=3)
+                await self.edit(lambda _: sample, f"{stage.name}: parameters applied")
 
         self.app.push_screen(ParamsDialog(self.sample, stage.name), chosen)
 
