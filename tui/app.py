@@ -135,8 +135,10 @@ class CnnApp(App[int]):
             if binding.action == "quit":
                 continue  # Textual already offers Quit
             keys = ", ".join(self.get_key_display(Binding(key, "")) for key in binding.key.split(","))
-            yield SystemCommand(binding.tooltip or binding.description, f"key: {keys}",
-                                partial(self.run_action, binding.action, screen))
+            run = partial(self.run_action, binding.action, screen)
+            if binding in EDIT_BINDINGS and isinstance(screen, StepperScreen):
+                run = partial(screen.run_edit_action, binding.action)  # turns edit mode on first
+            yield SystemCommand(binding.tooltip or binding.description, f"key: {keys}", run)
 
 
 def run(sample: str | None) -> int:

@@ -380,3 +380,15 @@ async def test_typing_the_same_value_is_no_edit():
         await pilot.press("enter")  # the parameter panel, nothing changed
         await pilot.pause()
         assert not stepper(app).history.dirty and len(stepper(app).history.samples) == 1
+
+
+async def test_command_palette_runs_an_edit_action_in_edit_mode():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        palette = app.screen
+        await pilot.press(*"Stride + 1")
+        await until(pilot, lambda: palette.query_one("CommandList").option_count > 0)
+        await pilot.press("enter")
+        await until(pilot, lambda: stepper(app).sample.stages[0].params["stride"] == (2, 2))
+        assert stepper(app).editing and stepper(app).sample.stages[0].params["stride"] == (2, 2)

@@ -122,6 +122,12 @@ class EditingMixin:
     def action_leave_edit(self) -> None:
         self.set_editing(False)
 
+    async def run_edit_action(self, action: str) -> None:
+        """Run an edit action from the command palette, turning edit mode on first if needed."""
+        if not self.editing and action not in ("toggle_edit", "leave_edit"):
+            self.set_editing(True)
+        await self.run_action(action)
+
     def set_editing(self, on: bool) -> None:
         self.editing = on
         self.set_class(on, "editing")
