@@ -392,3 +392,19 @@ async def test_command_palette_runs_an_edit_action_in_edit_mode():
         await pilot.press("enter")
         await until(pilot, lambda: stepper(app).sample.stages[0].params["stride"] == (2, 2))
         assert stepper(app).editing and stepper(app).sample.stages[0].params["stride"] == (2, 2)
+
+
+async def test_brackets_show_the_next_filter_and_image_for_editing():
+    app = make_app("seed_pipeline")  # conv with 2 filters on a batch of 2 images
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("e", "tab", "right", "]")
+        assert stepper(app).panel.step.out_index == (0, 1, 0, 0)  # filter 1, same position
+        assert stepper(app).places()[stepper(app).place_number].prefix == (1, 0)
+        await pilot.press("5", "enter")
+        await pilot.pause()
+        assert stepper(app).sample.stages[0].params["weight"][1, 0, 0, 1] == 5
+        assert stepper(app).panel.step.out_index[:2] == (0, 1)  # still on filter 1
+        await pilot.press("shift+tab", "]")
+        assert stepper(app).panel.step.out_index[:2] == (1, 1)  # the next image
+        await pilot.press("[")
+        assert stepper(app).panel.step.out_index[:2] == (0, 1)

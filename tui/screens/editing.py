@@ -24,6 +24,7 @@ from engine import edits, samples
 from engine.errors import CnnError
 from engine.numbers import fmt
 from engine.samples import Sample
+from engine.trace import BatchNormStep
 from tui.screens.dialogs import ChoiceDialog, TextDialog
 from tui.screens.panel import EditPlace
 from tui.screens.params import ParamsDialog
@@ -40,6 +41,11 @@ EDIT_BINDINGS = [
     Binding("tab", "next_place", "Matrix", tooltip="(edit) Cursor to the next editable matrix"),
     Binding("shift+tab", "previous_place", "Previous matrix", show=False,
             tooltip="(edit) Cursor to the previous editable matrix"),
+    Binding("right_square_bracket", "other_map(1)", "Next map", show=False, key_display="]",
+            tooltip="(edit) Show the next filter (cursor on a kernel), image or channel: the same output "
+                    "position in the next map"),
+    Binding("left_square_bracket", "other_map(-1)", "Previous map", show=False, key_display="[",
+            tooltip="(edit) Show the previous filter, image or channel"),
     Binding("enter", "type_value", "Type", key_display="⏎",
             tooltip="(edit) Type the cell's value (or just type a digit, - or .); Enter sets it and moves on, "
                     "Esc keeps the old value"),
@@ -184,6 +190,37 @@ class EditingMixin:
         if places:
             self.place_number = (self.place_number + delta) % len(places)
             self.show_cursor()
+
+    def action_other_map(self, delta: int) -> None:
+        """Step to the same output position in the next/previous filter's map (cursor on a kernel),
+        or image (conv input), or (image, channel) map (pooling, ReLU), or channel (batch norm)."""
+        stage = self.trace.stages[self.stage_index]
+        step = self.panel.step
+        place = self.place()
+        batch, maps = stage.output.shape[:2]
+        if isinstance(step, BatchNormStep):
+            wanted = [(step.channel + delta) % maps]
+
+            def key(candidate) -> tuple:
+                return (candidate.channel,) if candidate.phase == step.phase else ()
+        else:
+            n, c = step.out_index[:2]
+            if stage.op == "conv" and place is not None and place.target.endswith(".kernel"):
+                wanted = [(n, (c + delta) % maps)]
+            elif stage.op == "conv":
+                wanted = [((n + delta) % batch, c)]
+            else:
+                flat = (n * maps + c + delta) % (batch * maps)
+                wanted = [divmod(flat, maps)]
+
+            def key(candidate) -> tuple:
+                return tuple(candidate.out_index[:2])
+        at = [k for k, candidate in enumerate(stage.steps) if key(candidate) == tuple(wanted[0])]
+        if not at:
+            self.app.bell()
+            return
+        same = [k for k in at if tuple(stage.steps[k].out_index[2:]) == tuple(step.out_index[2:])]
+        self.index = self.trace.stage_starts[self.stage_index] + (same or at)[0]
 
     # ------------------------------------------------------------ typing a value
 
