@@ -408,3 +408,17 @@ async def test_brackets_show_the_next_filter_and_image_for_editing():
         assert stepper(app).panel.step.out_index[:2] == (1, 1)  # the next image
         await pilot.press("[")
         assert stepper(app).panel.step.out_index[:2] == (0, 1)
+
+
+async def test_epsilon_and_momentum_keys():
+    app = make_app("seed_batchnorm")
+    async with app.run_test(size=SIZE) as pilot:
+        eps = stepper(app).sample.stages[0].params["eps"]
+        await pilot.press("e", "v", "u")
+        await pilot.pause()
+        params = stepper(app).sample.stages[0].params
+        assert params["eps"] == eps * 10 and params["momentum"] == 0.2
+        await pilot.press(*["u"] * 9)
+        await pilot.pause()
+        assert stepper(app).sample.stages[0].params["momentum"] == 1.0
+        assert any("momentum must be between 0 and 1" in m for m in messages(app))

@@ -71,6 +71,10 @@ EDIT_BINDINGS = [
     Binding("Z", "step_param('size', -1)", "Pool size-", show=False, tooltip="(edit) Pool size − 1 (pool)"),
     Binding("m", "toggle_mode", "Mode", show=False,
             tooltip="(edit) Pool: max ↔ average; batch norm: training ↔ eval"),
+    Binding("v", "nudge('eps', 10)", "ε×10", show=False, tooltip="(edit) Batch norm: ε × 10"),
+    Binding("V", "nudge('eps', 0.1)", "ε÷10", show=False, tooltip="(edit) Batch norm: ε ÷ 10"),
+    Binding("u", "nudge('momentum', 0.1)", "Momentum+", show=False, tooltip="(edit) Batch norm: momentum + 0.1"),
+    Binding("U", "nudge('momentum', -0.1)", "Momentum-", show=False, tooltip="(edit) Batch norm: momentum − 0.1"),
     Binding("x", "toggle_bias", "Bias", show=False, tooltip="(edit) Conv bias on (0 per filter) / off"),
     Binding("k", "kernel_preset", "Kernel preset",
             tooltip="(edit) Kernel preset (Sobel, blur, …) into the kernel slice under the cursor"),
@@ -351,6 +355,17 @@ class EditingMixin:
         value = [v + delta for v in stage.params[key]]
         shown = value[0] if value[0] == value[1] else value
         await self.edit(lambda s: edits.set_param(s, stage.name, key, value), f"{stage.name}: {key} {shown}")
+
+    async def action_nudge(self, key: str, amount: float) -> None:
+        """Batch norm's ε times amount, or its momentum plus amount."""
+        stage = self.sample.stages[self.stage_index]
+        if stage.op != "batchnorm":
+            self.notify(f"{key}: the {stage.name} stage is not batch norm (go to a batch-norm stage)",
+                        severity="error")
+            return
+        old = float(stage.params[key])
+        value = old * amount if key == "eps" else round(old + amount, 10)
+        await self.edit(lambda s: edits.set_param(s, stage.name, key, value), f"{stage.name}: {key} {fmt(value)}")
 
     async def action_toggle_mode(self) -> None:
         stage = self.sample.stages[self.stage_index]
