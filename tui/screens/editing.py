@@ -172,8 +172,7 @@ class EditingMixin:
         value = edits.get_matrix(self.sample, place.target)[place.index(self.cell)]
         line.update(f"EDIT  {place.label}, cell ({self.cell[0]}, {self.cell[1]}) = {fmt(value)}   "
                     "number+⏎ sets · Del 0 · Tab next matrix · Esc done · ? keys")
-        if place.grid.cells_region((self.cell[0],), (self.cell[1],)) is not None:
-            self.panel.keep_in_view(place.grid, (self.cell[0],), (self.cell[1],))
+        self.panel.keep_in_view(place.grid, (self.cell[0],), (self.cell[1],))
 
     def action_cursor(self, rows: int, cols: int) -> None:
         place = self.place()
