@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pytest
 from textual.widgets import Input, OptionList, Select
 
 from engine import samples
@@ -422,3 +423,30 @@ async def test_epsilon_and_momentum_keys():
         await pilot.pause()
         assert stepper(app).sample.stages[0].params["momentum"] == 1.0
         assert any("momentum must be between 0 and 1" in m for m in messages(app))
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf"])
+async def test_nan_and_infinity_are_refused(text):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "enter", *text, "enter")
+        await pilot.pause()
+        assert stepper(app).sample.input[0, 0, 0, 0] == 1
+        assert any("use a finite number" in m for m in messages(app))
+
+
+async def test_random_input_preset_is_seeded_and_differs_each_time():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "i")
+        await choose(pilot, app, "random integers")
+        first = stepper(app).sample.input.copy()
+        await pilot.press("i")
+        await choose(pilot, app, "random integers")
+        second = stepper(app).sample.input.copy()
+    assert first.shape == second.shape == (1, 1, 5, 5) and not np.array_equal(first, second)
+    again = make_app()
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "i")
+        await choose(pilot, again, "random integers")
+        assert np.array_equal(stepper(again).sample.input, first)
