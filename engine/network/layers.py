@@ -1,0 +1,241 @@
+"""The batch path's layers as plain forward/backward functions (cs231n style).
+
+Feature maps are kept channels-last, (N, H, W, C), inside the network: a
+convolution then becomes one GEMM of the im2col matrix (N·H_out·W_out, kh·kw·C)
+with the kernel matrix (kh·kw·C, O) whose result is already the next layer's
+NHWC input, and batch norm reduces over the rows of an (N·H·W, C) matrix.
+Weights keep PyTorch's layouts so state_dicts move between the two unchanged.
+
+Every forward returns (out, cache); every backward takes (dout, cache) and
+returns the gradient of its input first, then those of its parameters. The
+functions keep the dtype they are given (float32 for training, float64 for the
+numerical gradient checks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from engine.shapes import Pair
+
+
+def _padded(x: np.ndarray, padding: Pair, fill: float = 0.0) -> np.ndarray:
+    """(N, H, W, C) -> contiguous (N, H + 2·ph, W + 2·pw, C) with the border set to fill."""
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return np.ascontiguousarray(x)
+    n, h, w, c = x.shape
+    out = np.empty((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
+    out[:, :ph] = fill
+    out[:, ph + h:] = fill
+    out[:, ph:ph + h, :pw] = fill
+    out[:, ph:ph + h, pw + w:] = fill
+    out[:, ph:ph + h, pw:pw + w] = x
+    return out
+
+
+def _tap(x_pad: np.ndarray, i: int, j: int, out_hw: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
+    """The (N, H_out, W_out, C) view of x_pad that kernel tap (i, j) reads at every output position."""
+    (ho, wo), (sh, sw), (dh, dw) = out_hw, stride, dilation
+    top, left = i * dh, j * dw
+    return x_pad[:, top:top + sh * (ho - 1) + 1:sh, left:left + sw * (wo - 1) + 1:sw]
+
+
+def _im2col(x_pad: np.ndarray, kernel: Pair, out_hw: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
+    """(N, Hp, Wp, C) -> (N·H_out·W_out, kh·kw·C): one row per output position, one column per weight."""
+    n, _, _, c = x_pad.shape
+    sn, sh, sw, sc = x_pad.strides
+    view = as_strided(
+        x_pad,
+        (n, out_hw[0], out_hw[1], kernel[0], kernel[1], c),
+        (sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc),
+        writeable=False,
+    )
+    return np.ascontiguousarray(view).reshape(n * out_hw[0] * out_hw[1], -1)
+
+
+def conv_forward(
+    x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+    stride: Pair, padding: Pair, dilation: Pair, out_hw: Pair,
+) -> tuple[np.ndarray, tuple]:
+    """Convolution by im2col and one GEMM.
+
+    x (N, H, W, C), weight (O, C, kh, kw) as in PyTorch, bias (O,) or None
+    -> out (N, H_out, W_out, O).
+    """
+    n = x.shape[0]
+    o, _, kh, kw = weight.shape
+    x_pad = _padded(x, padding)
+    cols = _im2col(x_pad, (kh, kw), out_hw, stride, dilation)
+    kernel_matrix = weight.transpose(2, 3, 1, 0).reshape(-1, o)  # (kh·kw·C, O)
+    out = cols @ kernel_matrix
+    if bias is not None:
+        out += bias
+    cache = (cols, x_pad.shape, weight, bias is not None, stride, padding, dilation, out_hw)
+    return out.reshape(n, out_hw[0], out_hw[1], o), cache
+
+
+def conv_backward(
+    dout: np.ndarray, cache: tuple, need_dx: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """dout (N, H_out, W_out, O) -> dx (N, H, W, C) or None, dweight (O, C, kh, kw), dbias (O,) or None.
+
+    col2im adds the kh·kw taps' columns back into the padded input with one
+    strided add per tap, never a loop over pixels.
+    """
+    cols, pad_shape, weight, has_bias, stride, padding, dilation, out_hw = cache
+    o, c, kh, kw = weight.shape
+    dout2 = dout.reshape(-1, o)
+    dweight = (cols.T @ dout2).reshape(kh, kw, c, o).transpose(3, 2, 0, 1)
+    dbias = dout2.sum(axis=0) if has_bias else None
+    if not need_dx:
+        return None, np.ascontiguousarray(dweight), dbias
+    dcols = (dout2 @ weight.transpose(0, 2, 3, 1).reshape(o, -1)).reshape(
+        pad_shape[0], out_hw[0], out_hw[1], kh, kw, c
+    )
+    dx_pad = np.zeros(pad_shape, dtype=dout.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            _tap(dx_pad, i, j, out_hw, stride, dilation)[...] += dcols[:, :, :, i, j]
+    ph, pw = padding
+    dx = dx_pad[:, ph:pad_shape[1] - ph, pw:pad_shape[2] - pw]
+    return dx, np.ascontiguousarray(dweight), dbias
+
+
+def batchnorm_forward(
+    x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
+    running_mean: np.ndarray, running_var: np.ndarray,
+    training: bool, momentum: float, eps: float,
+) -> tuple[np.ndarray, tuple | None]:
+    """BatchNorm2d over every axis but the channels, with PyTorch's running statistics.
+
+    x (N, H, W, C) or (N, C); gamma, beta, running_mean, running_var (C,).
+    Training uses the biased batch variance to normalise and updates the
+    running statistics in place with the unbiased one: r ← (1 − momentum)·r + momentum·batch.
+    """
+    rows = x.reshape(-1, x.shape[-1])
+    if not training:
+        scale = gamma / np.sqrt(running_var + eps)
+        return (rows * scale + (beta - running_mean * scale)).reshape(x.shape), None
+    count = rows.shape[0]
+    mean = rows.mean(axis=0)
+    centred = rows - mean
+    var = np.einsum("ij,ij->j", centred, centred) / count
+    inv_std = 1 / np.sqrt(var + x.dtype.type(eps))
+    running_mean *= 1 - momentum
+    running_mean += momentum * mean
+    running_var *= 1 - momentum
+    running_var += momentum * var * (count / max(count - 1, 1))
+    out = centred * (gamma * inv_std) + beta
+    return out.reshape(x.shape), (centred, inv_std, gamma)
+
+
+def batchnorm_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """dout like x -> dx like x, dgamma (C,), dbeta (C,).
+
+    With x̂ = (x − μ)/σ: dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)).
+    """
+    centred, inv_std, gamma = cache
+    dy = dout.reshape(centred.shape)
+    count = centred.shape[0]
+    dbeta = dy.sum(axis=0)
+    dy_centred = np.einsum("ij,ij->j", dy, centred)
+    dgamma = dy_centred * inv_std
+    scale = gamma * inv_std
+    dx = dy * scale
+    dx -= scale * dbeta / count
+    dx -= centred * (scale * inv_std * inv_std * dy_centred / count)
+    return dx.reshape(dout.shape), dgamma, dbeta
+
+
+def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """max(0, x), any shape; the cache is the output."""
+    out = np.maximum(x, 0)
+    return out, out
+
+
+def relu_backward(dout: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The gradient passes where the output was positive (0 at exactly 0, as in PyTorch)."""
+    return np.where(out > 0, dout, dout.dtype.type(0))
+
+
+def maxpool_forward(
+    x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, out_hw: Pair
+) -> tuple[np.ndarray, tuple]:
+    """MaxPool2d with padding as −∞. x (N, H, W, C) -> out (N, H_out, W_out, C).
+
+    The cache keeps, per output, the first tap (row-major in the window) that
+    holds the maximum: PyTorch sends the gradient of a tie to that one.
+    """
+    x_pad = _padded(x, padding, -np.inf)
+    taps = [(i, j) for i in range(kernel[0]) for j in range(kernel[1])]
+    out = _tap(x_pad, 0, 0, out_hw, stride, (1, 1)).copy()
+    for i, j in taps[1:]:
+        np.maximum(out, _tap(x_pad, i, j, out_hw, stride, (1, 1)), out=out)
+    winner = np.zeros(out.shape, dtype=np.uint8)
+    for t in range(len(taps) - 1, 0, -1):
+        i, j = taps[t]
+        winner[_tap(x_pad, i, j, out_hw, stride, (1, 1)) == out] = t
+    winner[_tap(x_pad, 0, 0, out_hw, stride, (1, 1)) == out] = 0
+    return out, (winner, x_pad.shape, kernel, stride, padding, out_hw)
+
+
+def maxpool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
+    """dout (N, H_out, W_out, C) -> dx (N, H, W, C): each output's gradient goes to its winning tap."""
+    winner, pad_shape, kernel, stride, padding, out_hw = cache
+    dx_pad = np.zeros(pad_shape, dtype=dout.dtype)
+    zero = dout.dtype.type(0)
+    for t in range(kernel[0] * kernel[1]):
+        i, j = divmod(t, kernel[1])
+        _tap(dx_pad, i, j, out_hw, stride, (1, 1))[...] += np.where(winner == t, dout, zero)
+    ph, pw = padding
+    return dx_pad[:, ph:pad_shape[1] - ph, pw:pad_shape[2] - pw]
+
+
+def avgpool_forward(
+    x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, out_hw: Pair
+) -> tuple[np.ndarray, tuple]:
+    """AvgPool2d with zero padding counted in the mean (PyTorch's default). (N, H, W, C) -> (N, H_out, W_out, C)."""
+    x_pad = _padded(x, padding)
+    out = _tap(x_pad, 0, 0, out_hw, stride, (1, 1)).copy()
+    for t in range(1, kernel[0] * kernel[1]):
+        out += _tap(x_pad, *divmod(t, kernel[1]), out_hw, stride, (1, 1))
+    out /= x.dtype.type(kernel[0] * kernel[1])
+    return out, (x_pad.shape, kernel, stride, padding, out_hw)
+
+
+def avgpool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
+    """dout (N, H_out, W_out, C) -> dx (N, H, W, C): each output's gradient spread evenly over its window."""
+    pad_shape, kernel, stride, padding, out_hw = cache
+    share = dout / dout.dtype.type(kernel[0] * kernel[1])
+    dx_pad = np.zeros(pad_shape, dtype=dout.dtype)
+    for t in range(kernel[0] * kernel[1]):
+        _tap(dx_pad, *divmod(t, kernel[1]), out_hw, stride, (1, 1))[...] += share
+    ph, pw = padding
+    return dx_pad[:, ph:pad_shape[1] - ph, pw:pad_shape[2] - pw]
+
+
+def flatten_forward(x: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """(N, H, W, C) -> (N, C·H·W) in PyTorch's (C, H, W) order, so Linear weights match torch.flatten."""
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2)).reshape(x.shape[0], -1), x.shape
+
+
+def flatten_backward(dout: np.ndarray, shape: tuple) -> np.ndarray:
+    """(N, C·H·W) -> (N, H, W, C)."""
+    n, h, w, c = shape
+    return dout.reshape(n, c, h, w).transpose(0, 2, 3, 1)
+
+
+def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> tuple[np.ndarray, tuple]:
+    """x (N, F_in), weight (F_out, F_in), bias (F_out,) -> (N, F_out)."""
+    out = x @ weight.T
+    if bias is not None:
+        out += bias
+    return out, (x, weight, bias is not None)
+
+
+def linear_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """dout (N, F_out) -> dx (N, F_in), dweight (F_out, F_in), dbias (F_out,) or None."""
+    x, weight, has_bias = cache
+    return dout @ weight, dout.T @ x, dout.sum(axis=0) if has_bias else None
