@@ -94,3 +94,10 @@ def test_initialisation_has_pytorch_default_bounds():
         assert values.dtype == np.float32
         assert np.abs(values).max() <= bound and np.abs(values).max() > 0.9 * bound
     assert network.state["bn1.weight"].tolist() == [1.0] * 64 and not network.state["bn2.running_mean"].any()
+
+
+def test_bench_times_pytorch_beside_ours(tmp_path):
+    from engine.network.bench import run_bench
+
+    result = run_bench(Network([3, 8, 8], SMALL_CONVNET, seed=0), batch_size=4, repeats=1)
+    assert result.torch_forward_seconds > 0 and result.forward_ratio > 0 and result.step_ratio > 0
