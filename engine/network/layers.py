@@ -81,23 +81,24 @@ def conv_backward(
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """dout (N, H_out, W_out, O) -> dx (N, H, W, C) or None, dweight (O, C, kh, kw), dbias (O,) or None.
 
-    col2im adds the kh·kw taps' columns back into the padded input with one
-    strided add per tap, never a loop over pixels.
+    col2im one kernel tap at a time: the tap's share of dx is one GEMM
+    (N·H_out·W_out, O) @ (O, C) into a reused buffer, added into the padded
+    input with one strided add; never a loop over pixels.
     """
     cols, pad_shape, weight, has_bias, stride, padding, dilation, out_hw = cache
     o, c, kh, kw = weight.shape
     dout2 = dout.reshape(-1, o)
-    dweight = (cols.T @ dout2).reshape(kh, kw, c, o).transpose(3, 2, 0, 1)
-    dbias = dout2.sum(axis=0) if has_bias else None
+    dweight = (dout2.T @ cols).reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
+    dbias = np.ones(len(dout2), dout.dtype) @ dout2 if has_bias else None
     if not need_dx:
         return None, np.ascontiguousarray(dweight), dbias
-    dcols = (dout2 @ weight.transpose(0, 2, 3, 1).reshape(o, -1)).reshape(
-        pad_shape[0], out_hw[0], out_hw[1], kh, kw, c
-    )
+    tap_weights = weight.transpose(2, 3, 0, 1)  # (kh, kw, O, C)
+    share = np.empty((len(dout2), c), dtype=dout.dtype)
     dx_pad = np.zeros(pad_shape, dtype=dout.dtype)
     for i in range(kh):
         for j in range(kw):
-            _tap(dx_pad, i, j, out_hw, stride, dilation)[...] += dcols[:, :, :, i, j]
+            np.matmul(dout2, tap_weights[i, j], out=share)
+            _tap(dx_pad, i, j, out_hw, stride, dilation)[...] += share.reshape(*dout.shape[:3], c)
     ph, pw = padding
     dx = dx_pad[:, ph:pad_shape[1] - ph, pw:pad_shape[2] - pw]
     return dx, np.ascontiguousarray(dweight), dbias
@@ -119,7 +120,8 @@ def batchnorm_forward(
         scale = gamma / np.sqrt(running_var + eps)
         return (rows * scale + (beta - running_mean * scale)).reshape(x.shape), None
     count = rows.shape[0]
-    mean = rows.mean(axis=0)
+    ones = np.ones(count, dtype=x.dtype)
+    mean = ones @ rows / count  # a GEMV: faster than mean(axis=0) over rows
     centred = rows - mean
     var = np.einsum("ij,ij->j", centred, centred) / count
     inv_std = 1 / np.sqrt(var + x.dtype.type(eps))
@@ -127,7 +129,8 @@ def batchnorm_forward(
     running_mean += momentum * mean
     running_var *= 1 - momentum
     running_var += momentum * var * (count / max(count - 1, 1))
-    out = centred * (gamma * inv_std) + beta
+    out = centred * (gamma * inv_std)
+    out += beta
     return out.reshape(x.shape), (centred, inv_std, gamma)
 
 
@@ -139,7 +142,7 @@ def batchnorm_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.n
     centred, inv_std, gamma = cache
     dy = dout.reshape(centred.shape)
     count = centred.shape[0]
-    dbeta = dy.sum(axis=0)
+    dbeta = np.ones(count, dtype=dy.dtype) @ dy
     dy_centred = np.einsum("ij,ij->j", dy, centred)
     dgamma = dy_centred * inv_std
     scale = gamma * inv_std
@@ -157,40 +160,39 @@ def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def relu_backward(dout: np.ndarray, out: np.ndarray) -> np.ndarray:
     """The gradient passes where the output was positive (0 at exactly 0, as in PyTorch)."""
-    return np.where(out > 0, dout, dout.dtype.type(0))
+    return np.multiply(dout, out > 0)  # np.where with a scalar is several times slower
 
 
 def maxpool_forward(
     x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, out_hw: Pair
 ) -> tuple[np.ndarray, tuple]:
-    """MaxPool2d with padding as −∞. x (N, H, W, C) -> out (N, H_out, W_out, C).
-
-    The cache keeps, per output, the first tap (row-major in the window) that
-    holds the maximum: PyTorch sends the gradient of a tie to that one.
-    """
+    """MaxPool2d with padding as −∞. x (N, H, W, C) -> out (N, H_out, W_out, C): a running maximum over the taps."""
     x_pad = _padded(x, padding, -np.inf)
-    taps = [(i, j) for i in range(kernel[0]) for j in range(kernel[1])]
     out = _tap(x_pad, 0, 0, out_hw, stride, (1, 1)).copy()
-    for i, j in taps[1:]:
-        np.maximum(out, _tap(x_pad, i, j, out_hw, stride, (1, 1)), out=out)
-    winner = np.zeros(out.shape, dtype=np.uint8)
-    for t in range(len(taps) - 1, 0, -1):
-        i, j = taps[t]
-        winner[_tap(x_pad, i, j, out_hw, stride, (1, 1)) == out] = t
-    winner[_tap(x_pad, 0, 0, out_hw, stride, (1, 1)) == out] = 0
-    return out, (winner, x_pad.shape, kernel, stride, padding, out_hw)
+    for t in range(1, kernel[0] * kernel[1]):
+        np.maximum(out, _tap(x_pad, *divmod(t, kernel[1]), out_hw, stride, (1, 1)), out=out)
+    return out, (x_pad, out, kernel, stride, padding, out_hw)
 
 
 def maxpool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
-    """dout (N, H_out, W_out, C) -> dx (N, H, W, C): each output's gradient goes to its winning tap."""
-    winner, pad_shape, kernel, stride, padding, out_hw = cache
-    dx_pad = np.zeros(pad_shape, dtype=dout.dtype)
-    zero = dout.dtype.type(0)
-    for t in range(kernel[0] * kernel[1]):
+    """dout (N, H_out, W_out, C) -> dx (N, H, W, C).
+
+    Each output's gradient goes to the first tap (row-major in its window)
+    that holds the maximum, as in PyTorch: taps are visited in order and a
+    gradient, once handed out, is taken from what later taps may receive.
+    """
+    x_pad, out, kernel, stride, padding, out_hw = cache
+    dx_pad = np.zeros(x_pad.shape, dtype=dout.dtype)
+    remaining = dout.copy()
+    taps = kernel[0] * kernel[1]
+    for t in range(taps):
         i, j = divmod(t, kernel[1])
-        _tap(dx_pad, i, j, out_hw, stride, (1, 1))[...] += np.where(winner == t, dout, zero)
+        handed = np.multiply(remaining, _tap(x_pad, i, j, out_hw, stride, (1, 1)) == out)
+        _tap(dx_pad, i, j, out_hw, stride, (1, 1))[...] += handed
+        if t < taps - 1:
+            remaining -= handed
     ph, pw = padding
-    return dx_pad[:, ph:pad_shape[1] - ph, pw:pad_shape[2] - pw]
+    return dx_pad[:, ph:x_pad.shape[1] - ph, pw:x_pad.shape[2] - pw]
 
 
 def avgpool_forward(
@@ -229,7 +231,7 @@ def flatten_backward(dout: np.ndarray, shape: tuple) -> np.ndarray:
 
 def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> tuple[np.ndarray, tuple]:
     """x (N, F_in), weight (F_out, F_in), bias (F_out,) -> (N, F_out)."""
-    out = x @ weight.T
+    out = (weight @ x.T).T  # for a small batch this orientation is the faster GEMM
     if bias is not None:
         out += bias
     return out, (x, weight, bias is not None)
@@ -238,4 +240,4 @@ def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -
 def linear_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """dout (N, F_out) -> dx (N, F_in), dweight (F_out, F_in), dbias (F_out,) or None."""
     x, weight, has_bias = cache
-    return dout @ weight, dout.T @ x, dout.sum(axis=0) if has_bias else None
+    return dout @ weight, dout.T @ x, np.ones(len(dout), dout.dtype) @ dout if has_bias else None
