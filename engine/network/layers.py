@@ -179,18 +179,25 @@ def maxpool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
 
     Each output's gradient goes to the first tap (row-major in its window)
     that holds the maximum, as in PyTorch: taps are visited in order and a
-    gradient, once handed out, is taken from what later taps may receive.
+    gradient, once handed out, is zeroed in what later taps may receive.
+    Windows that tile the input without overlap write dx directly.
     """
     x_pad, out, kernel, stride, padding, out_hw = cache
-    dx_pad = np.zeros(x_pad.shape, dtype=dout.dtype)
+    tiles = stride == kernel and padding == (0, 0)
+    dx_pad = (np.empty if tiles and x_pad.shape[1:3] == (out_hw[0] * kernel[0], out_hw[1] * kernel[1])
+              else np.zeros)(x_pad.shape, dtype=dout.dtype)
     remaining = dout.copy()
     taps = kernel[0] * kernel[1]
     for t in range(taps):
         i, j = divmod(t, kernel[1])
-        handed = np.multiply(remaining, _tap(x_pad, i, j, out_hw, stride, (1, 1)) == out)
-        _tap(dx_pad, i, j, out_hw, stride, (1, 1))[...] += handed
+        winner = _tap(x_pad, i, j, out_hw, stride, (1, 1)) == out
+        target = _tap(dx_pad, i, j, out_hw, stride, (1, 1))
+        if tiles:
+            np.multiply(remaining, winner, out=target)
+        else:
+            target += np.multiply(remaining, winner)
         if t < taps - 1:
-            remaining -= handed
+            np.multiply(remaining, ~winner, out=remaining)  # copyto(where=) is far slower
     ph, pw = padding
     return dx_pad[:, ph:x_pad.shape[1] - ph, pw:x_pad.shape[2] - pw]
 
