@@ -209,30 +209,38 @@ def maxpool_forward(
     return out, (x_pad, out, kernel, stride, padding, out_hw)
 
 
+def _first_winners(winners: np.ndarray, taps: list[tuple[int, int]], at) -> None:
+    """Keep, per window, only the first tap (row-major) marked in the boolean winners, in place;
+    at(winners, i, j) is tap (i, j)'s view."""
+    seen = at(winners, *taps[0]).copy()
+    for i, j in taps[1:]:
+        tap = at(winners, i, j)
+        first = tap & ~seen
+        seen |= tap
+        tap[...] = first
+
+
 def maxpool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     """dout (N, H_out, W_out, C) -> dx (N, H, W, C).
 
     Each output's gradient goes to the first tap (row-major in its window)
-    that holds the maximum, as in PyTorch: taps are visited in order and a
-    gradient, once handed out, is zeroed in what later taps may receive.
-    Windows that tile the input without overlap write dx directly.
+    that holds the maximum, as PyTorch does with ties (common after a ReLU:
+    windows of zeros). When the windows tile the input exactly, the input is
+    viewed as (N, H_out, kh, W_out, kw, C) and the whole of dx is one multiply.
     """
     x_pad, out, kernel, stride, padding, out_hw = cache
-    tiles = stride == kernel and padding == (0, 0)
-    dx_pad = (np.empty if tiles and x_pad.shape[1:3] == (out_hw[0] * kernel[0], out_hw[1] * kernel[1])
-              else np.zeros)(x_pad.shape, dtype=dout.dtype)
-    remaining = dout.copy()
-    taps = kernel[0] * kernel[1]
-    for t in range(taps):
-        i, j = divmod(t, kernel[1])
-        winner = _tap(x_pad, i, j, out_hw, stride, (1, 1)) == out
-        target = _tap(dx_pad, i, j, out_hw, stride, (1, 1))
-        if tiles:
-            np.multiply(remaining, winner, out=target)
-        else:
-            target += np.multiply(remaining, winner)
-        if t < taps - 1:
-            np.multiply(remaining, ~winner, out=remaining)  # copyto(where=) is far slower
+    (kh, kw), (ho, wo) = kernel, out_hw
+    taps = [(i, j) for i in range(kh) for j in range(kw)]
+    if stride == kernel and padding == (0, 0) and x_pad.shape[1:3] == (ho * kh, wo * kw):
+        n, _, _, c = x_pad.shape
+        winners = x_pad.reshape(n, ho, kh, wo, kw, c) == out[:, :, None, :, None]
+        _first_winners(winners, taps, lambda a, i, j: a[:, :, i, :, j])
+        return np.multiply(winners, dout[:, :, None, :, None]).reshape(x_pad.shape)
+    dx_pad = np.zeros(x_pad.shape, dtype=dout.dtype)
+    winners = np.stack([_tap(x_pad, i, j, out_hw, stride, (1, 1)) == out for i, j in taps])
+    _first_winners(winners, taps, lambda a, i, j: a[i * kw + j])
+    for t, (i, j) in enumerate(taps):
+        _tap(dx_pad, i, j, out_hw, stride, (1, 1))[...] += np.multiply(dout, winners[t])
     ph, pw = padding
     return dx_pad[:, ph:x_pad.shape[1] - ph, pw:x_pad.shape[2] - pw]
 
