@@ -22,16 +22,22 @@ from engine.network.model import Network
 from engine.network.optim import SGD
 
 
-def median_seconds(action: Callable[[], object], repeats: int = 15, warmup: int = 3) -> float:
-    """The median wall time of action() over repeats calls, after warmup calls."""
+def median_seconds(actions: dict[str, Callable[[], object]], repeats: int = 15, warmup: int = 3) -> dict[str, float]:
+    """The median wall time of each action over repeats calls, after warmup calls.
+
+    The actions take turns, so that a noisy neighbour on a shared machine
+    slows each of them alike and their ratio stays fair.
+    """
     for _ in range(warmup):
-        action()
-    times = []
+        for action in actions.values():
+            action()
+    times: dict[str, list[float]] = {name: [] for name in actions}
     for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        for name, action in actions.items():
+            started = time.perf_counter()
+            action()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def blas_threads() -> int:
@@ -63,7 +69,7 @@ def matmul_gflops(size: int = 1024, repeats: int = 7) -> float:
     """This machine's float32 matrix-multiply speed through numpy, in GFLOP/s."""
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((2, size, size), dtype=np.float32)
-    return 2 * size**3 / median_seconds(lambda: a @ b, repeats) / 1e9
+    return 2 * size**3 / median_seconds({"matmul": lambda: a @ b}, repeats)["matmul"] / 1e9
 
 
 def step_flops(network: Network, batch_size: int) -> tuple[float, float]:
@@ -176,8 +182,9 @@ class BenchResult:
         return self.step_seconds / self.torch_step_seconds if self.torch_step_seconds else None
 
 
-def _torch_times(network: Network, x: np.ndarray, labels: np.ndarray, lr: float, threads: int,
-                 repeats: int) -> tuple[float, float]:
+def _torch_actions(network: Network, x: np.ndarray, labels: np.ndarray, lr: float,
+                   threads: int) -> dict[str, Callable[[], object]]:
+    """PyTorch's forward and training step on the same batch, from the same weights."""
     import torch
     import torch.nn.functional as functional
 
@@ -195,13 +202,13 @@ def _torch_times(network: Network, x: np.ndarray, labels: np.ndarray, lr: float,
         functional.cross_entropy(model(tx), tlabels).backward()
         optimiser.step()
 
-    return median_seconds(forward, repeats), median_seconds(step, repeats)
+    return {"torch forward": forward, "torch step": step}
 
 
 def run_bench(network: Network, batch_size: int = 32, repeats: int = 15, with_torch: bool = True,
               lr: float = 0.01) -> BenchResult:
-    """Time forward (training-mode batch norm) and a full SGD step on one random batch; the network
-    is trained on it along the way (use a fresh one for anything else)."""
+    """Time forward (training-mode batch norm) and a full SGD step on one random batch, taking turns
+    with PyTorch's when it is installed; the network is trained on that batch along the way."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch_size, *network.input_shape), dtype=np.float32)
     labels = rng.integers(0, len(network.classes), batch_size)
@@ -212,8 +219,12 @@ def run_bench(network: Network, batch_size: int = 32, repeats: int = 15, with_to
         network.backward(dlogits)
         optimiser.step(network.grads)
 
-    forward_seconds = median_seconds(lambda: network.forward(x, training=True), repeats)
-    step_seconds = median_seconds(step, repeats)
+    threads = blas_threads()
+    actions = {"forward": lambda: network.forward(x, training=True), "step": step}
+    if with_torch and importlib.util.find_spec("torch"):
+        actions |= _torch_actions(network, x, labels, lr, threads)
+    medians = median_seconds(actions, repeats)
+    forward_seconds, step_seconds = medians["forward"], medians["step"]
     tracemalloc.start()
     step()
     peak = tracemalloc.get_traced_memory()[1]
@@ -222,10 +233,6 @@ def run_bench(network: Network, batch_size: int = 32, repeats: int = 15, with_to
     stepwise = stepwise_forward(network, x[0])
     stepwise_seconds = time.perf_counter() - started
     difference = float(np.max(np.abs(stepwise - network.forward(x[:1], training=False)[0])))
-    threads = blas_threads()
-    torch_forward = torch_step = None
-    if with_torch and importlib.util.find_spec("torch"):
-        torch_forward, torch_step = _torch_times(network, x, labels, lr, threads, repeats)
     forward_flops, step_flop_count = step_flops(network, batch_size)
     return BenchResult(
         batch_size=batch_size, threads=threads, forward_seconds=forward_seconds, step_seconds=step_seconds,
@@ -233,6 +240,6 @@ def run_bench(network: Network, batch_size: int = 32, repeats: int = 15, with_to
         matmul_gflops=matmul_gflops(), stepwise_seconds=stepwise_seconds,
         stepwise_speedup=stepwise_seconds / (forward_seconds / batch_size),
         stepwise_max_difference=difference, peak_memory_bytes=peak,
-        torch_forward_seconds=torch_forward, torch_step_seconds=torch_step,
+        torch_forward_seconds=medians.get("torch forward"), torch_step_seconds=medians.get("torch step"),
         machine=machine_name(),
     )
