@@ -22,21 +22,24 @@ from engine.network.model import Network
 from engine.network.optim import SGD
 
 
-def median_seconds(actions: dict[str, Callable[[], object]], repeats: int = 15, warmup: int = 3) -> dict[str, float]:
-    """The median wall time of each action over repeats calls, after warmup calls.
+def median_seconds(actions: dict[str, Callable[[], object]], repeats: int = 15, block: int = 5) -> dict[str, float]:
+    """The median wall time of each action over `repeats` calls.
 
-    The actions take turns, so that a noisy neighbour on a shared machine
-    slows each of them alike and their ratio stays fair.
+    The actions take turns in blocks of `block` calls, so that a noisy
+    neighbour on a shared machine slows each of them alike. Each block starts
+    after a short pause and one untimed call: BLAS and OpenMP threads spin for
+    a while after their last call, and the other library would otherwise run
+    against them.
     """
-    for _ in range(warmup):
-        for action in actions.values():
-            action()
     times: dict[str, list[float]] = {name: [] for name in actions}
-    for _ in range(repeats):
+    while any(len(values) < repeats for values in times.values()):
         for name, action in actions.items():
-            started = time.perf_counter()
+            time.sleep(0.3)
             action()
-            times[name].append(time.perf_counter() - started)
+            for _ in range(min(block, repeats - len(times[name]))):
+                started = time.perf_counter()
+                action()
+                times[name].append(time.perf_counter() - started)
     return {name: statistics.median(values) for name, values in times.items()}
 
 

@@ -7,7 +7,6 @@ Every set is held as float32 images (N, 3, 32, 32) scaled from [0, 1] to
 from __future__ import annotations
 
 import os
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import CnnError
+from engine.network.files import read_npz
 
 #: The synthetic set's classes; each is a pattern with random position, size, angle, colours and noise.
 SYNTHETIC_CLASSES = (
@@ -143,16 +143,10 @@ def _concat(parts: list[Dataset]) -> Dataset:
                    parts[0].classes)
 
 
-def read_npz(path: str | os.PathLike, classes: tuple[str, ...]) -> tuple[Dataset, Dataset | None]:
+def read_images_npz(path: str | os.PathLike, classes: tuple[str, ...]) -> tuple[Dataset, Dataset | None]:
     """An .npz with `images` (N, C, H, W) uint8 or floats in [0, 1] and `labels` (N,) in 0..K−1,
     and optionally `test_images` / `test_labels`. Read with allow_pickle=False."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
-        raise CnnError(f"{path}: no such .npz file") from None
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
-        raise CnnError(f"{path}: not a readable .npz file ({error})") from None
+    arrays = read_npz(path, "data file")
     sets = []
     for prefix in ("", "test_"):
         images, labels = arrays.get(f"{prefix}images"), arrays.get(f"{prefix}labels")
@@ -190,7 +184,7 @@ def load_data(
             raise CnnError(f"{path}: a CIFAR-10 folder needs data_batch_1.bin … and test_batch.bin")
         return _concat([read_cifar_binary(p) for p in batches]), read_cifar_binary(test_file)
     if path.suffix == ".npz":
-        train, test = read_npz(path, classes)
+        train, test = read_images_npz(path, classes)
         return (train, test) if test is not None else train.split(TEST_SHARE, seed)
     if path.suffix == ".bin":
         return read_cifar_binary(path).split(TEST_SHARE, seed)

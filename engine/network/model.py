@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import tomllib
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import numpy as np
 
 from engine.errors import CnnError, suggest
 from engine.network import layers as F
+from engine.network.files import read_npz, write_npz
 from engine.shapes import output_hw, pair
 
 Shape = tuple[int, ...]
@@ -247,25 +246,23 @@ class Pool(Layer):
     def label(self) -> str:
         return f"{self.kernel[0]}x{self.kernel[1]}"
 
+    def forward(self, state, x, training):
+        return self.pool_forward(x, self.kernel, self.stride, self.padding, self.out_hw)
+
+    def backward(self, state, dout, cache, need_dx):
+        return self.pool_backward(dout, cache), {}
+
 
 class MaxPool(Pool):
     kind = "maxpool"
-
-    def forward(self, state, x, training):
-        return F.maxpool_forward(x, self.kernel, self.stride, self.padding, self.out_hw)
-
-    def backward(self, state, dout, cache, need_dx):
-        return F.maxpool_backward(dout, cache), {}
+    pool_forward = staticmethod(F.maxpool_forward)
+    pool_backward = staticmethod(F.maxpool_backward)
 
 
 class AvgPool(Pool):
     kind = "avgpool"
-
-    def forward(self, state, x, training):
-        return F.avgpool_forward(x, self.kernel, self.stride, self.padding, self.out_hw)
-
-    def backward(self, state, dout, cache, need_dx):
-        return F.avgpool_backward(dout, cache), {}
+    pool_forward = staticmethod(F.avgpool_forward)
+    pool_backward = staticmethod(F.avgpool_backward)
 
 
 class Flatten(Layer):
@@ -471,29 +468,11 @@ class Network:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the state_dict as .npz atomically: a temp file in the same folder, then rename."""
-        path = Path(path)
-        folder = path.parent if str(path.parent) else Path(".")
-        if not folder.is_dir():
-            raise CnnError(f"{path}: folder {folder} does not exist")
-        handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                np.savez(file, **self.state)
-            os.replace(temp, path)
-        except BaseException:
-            os.unlink(temp)
-            raise
+        write_npz(path, self.state)
 
     def load_weights(self, path: str | os.PathLike) -> None:
         """Read weights saved by save() (or any .npz of state_dict arrays); never unpickles."""
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                state = {key: archive[key] for key in archive.files}
-        except FileNotFoundError:
-            raise CnnError(f"{path}: no such weights file") from None
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
-            raise CnnError(f"{path}: not a readable .npz weights file ({error})") from None
-        self.load_state_dict(state, str(path))
+        self.load_state_dict(read_npz(path, "weights file"), str(path))
 
     # ----- computing --------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.errors import CnnError
-from engine.network.data import (CIFAR10_CLASSES, SYNTHETIC_CLASSES, load_data, read_cifar_binary, read_npz,
+from engine.network.data import (CIFAR10_CLASSES, SYNTHETIC_CLASSES, load_data, read_cifar_binary, read_images_npz,
                                   synthetic)
 
 
@@ -70,7 +70,7 @@ def test_npz_reader_and_split(tmp_path):
     floats = images.astype(np.float32) / 255
     np.savez(tmp_path / "both.npz", images=floats, labels=np.zeros(10, np.int64),
              test_images=floats[:3], test_labels=np.ones(3, np.int64))
-    train, test = read_npz(tmp_path / "both.npz", ("a", "b"))
+    train, test = read_images_npz(tmp_path / "both.npz", ("a", "b"))
     np.testing.assert_allclose(train.images, (floats - 0.5) / 0.25, atol=1e-6)
     assert test.labels.tolist() == [1, 1, 1]
 
@@ -80,20 +80,20 @@ def test_npz_reader_and_split(tmp_path):
     ({"images": np.zeros((2, 32, 32), np.uint8), "labels": np.zeros(2, np.int64)}, "must be (N, C, H, W)"),
     ({"images": np.zeros((2, 3, 32, 32), np.uint8), "labels": np.array([0, 7])}, "labels must be whole numbers 0..1"),
     ({"images": np.zeros((2, 3, 32, 32), np.int32), "labels": np.zeros(2, np.int64)}, "must be uint8 or floats"),
-    ({"images": np.array([None, None], dtype=object), "labels": np.zeros(2, np.int64)}, "not a readable .npz"),
+    ({"images": np.array([None, None], dtype=object), "labels": np.zeros(2, np.int64)}, "not a readable .npz data file"),
 ])
 def test_bad_npz_files(tmp_path, arrays, message):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(CnnError) as error:
-        read_npz(tmp_path / "bad.npz", ("a", "b"))
+        read_images_npz(tmp_path / "bad.npz", ("a", "b"))
     assert message in str(error.value)
 
 
 def test_truncated_npz_and_unknown_sources(tmp_path):
     np.savez(tmp_path / "ok.npz", images=np.zeros((4, 3, 32, 32), np.uint8), labels=np.zeros(4, np.int64))
     (tmp_path / "cut.npz").write_bytes((tmp_path / "ok.npz").read_bytes()[:200])
-    with pytest.raises(CnnError, match="not a readable .npz"):
-        read_npz(tmp_path / "cut.npz", ("a",))
+    with pytest.raises(CnnError, match="not a readable .npz data file"):
+        read_images_npz(tmp_path / "cut.npz", ("a",))
     with pytest.raises(CnnError, match="no such file or folder"):
         load_data(str(tmp_path / "nothing.npy"), ("a",))
     (tmp_path / "data.csv").write_text("1,2")
