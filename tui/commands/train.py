@@ -68,7 +68,7 @@ def _fit(console: Console, run: Run, train_set, test_set, args: argparse.Namespa
             for record in steps:
                 if isinstance(record, BatchDone):
                     if task is None or record.batch == 1:
-                        task = progress.add_task(f"{run.label} epoch {record.epoch}/{args.epochs}",
+                        task = progress.add_task(f"{run.label} epoch {record.epoch}/{args.epochs}".lstrip(),
                                                  total=record.batches, loss=0.0, accuracy=0.0, speed=0.0)
                     run.losses.append(record.loss)
                     progress.update(task, completed=record.batch, loss=record.loss, accuracy=record.accuracy,
@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     if args.compare_batchnorm:
         runs = [Run("with batch norm", network), Run("without batch norm", network.without_batchnorm())]
     else:
-        runs = [Run("no batch norm" if args.no_batchnorm else "train", network)]
+        runs = [Run("without batch norm" if args.no_batchnorm else "", network)]
     for current in runs:
         _fit(console, current, train_set, test_set, args)
         if current.interrupted:
@@ -157,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
         console.print(loss_chart({r.label: r.losses for r in trained}))
     for current in trained:
         _, accuracy = evaluate(current.network, test_set)
-        console.print(f"final test accuracy ({current.label}): [bold]{accuracy:.1%}[/] "
+        label = f" ({current.label})" if current.label else ""
+        console.print(f"final test accuracy{label}: [bold]{accuracy:.1%}[/] "
                       f"of {len(test_set):,} images after {len(current.losses)} steps")
     if args.save:
         network.save(args.save)

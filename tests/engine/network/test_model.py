@@ -135,3 +135,21 @@ def test_bad_weights_files_are_cnn_errors(tmp_path):
     del good["bn1.running_var"]
     with pytest.raises(CnnError, match="missing bn1.running_var"):
         network.load_state_dict(good)
+
+
+def test_running_relu_after_max_pool_changes_no_number():
+    """Without activations the network runs ReLU after the max-pool it precedes; with them, as written."""
+    x = np.random.default_rng(3).standard_normal((3, 3, 8, 8)).astype(np.float32)
+    x[0, :, :4, :4] = -1  # whole windows of ReLU zeros: ties
+    results = []
+    for activations in (False, True):
+        network = from_sample(SAMPLE, seed=4)
+        out = network.forward(x, activations=activations)
+        logits = out[0] if activations else out
+        grads = network.backward(np.ones_like(logits))
+        results.append((logits, grads, network.state["bn2.running_var"]))
+    (logits, grads, running), (logits2, grads2, running2) = results
+    np.testing.assert_array_equal(logits, logits2)
+    np.testing.assert_array_equal(running, running2)
+    for key in grads:
+        np.testing.assert_array_equal(grads[key], grads2[key], err_msg=key)
