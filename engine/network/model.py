@@ -9,6 +9,7 @@ the two in either direction.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import tomllib
@@ -29,8 +30,16 @@ Shape = tuple[int, ...]
 SAMPLE_KEYS = ("title", "description", "op", "input_shape", "classes", "layer")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _COUNT_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-#: Where the shipped samples live: the source tree's samples/ folder.
-SAMPLES_DIR = Path(__file__).resolve().parents[2] / "samples"
+
+
+def shipped_samples_dir() -> Path:
+    """The shipped samples: the samples/ folder beside engine/ in a source tree, else the
+    installed cnn_tui_samples package."""
+    source_tree = Path(__file__).resolve().parents[2] / "samples"
+    spec = None if source_tree.is_dir() else importlib.util.find_spec("cnn_tui_samples")
+    if spec and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return source_tree
 
 
 def _dims(shape: Shape) -> str:
@@ -562,10 +571,11 @@ def sample_path(name: str | os.PathLike) -> Path:
     path = Path(name)
     if path.is_file():
         return path
-    shipped = SAMPLES_DIR / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
+    folder = shipped_samples_dir()
+    shipped = folder / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
     if shipped.is_file() and len(path.parts) == 1:
         return shipped
-    known = sorted(p.stem for p in SAMPLES_DIR.glob("*.toml"))
+    known = sorted(p.stem for p in folder.glob("*.toml"))
     raise CnnError(f"{name}: no such file or shipped sample{suggest(path.stem, known)}")
 
 

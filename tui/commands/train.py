@@ -84,7 +84,7 @@ def _epoch_table(runs: list[Run]) -> Table:
     table = Table(title="per epoch")
     table.add_column("epoch", justify="right")
     for run in runs:
-        suffix = f" ({run.label})" if len(runs) > 1 else ""
+        suffix = f" ({'no BN' if run.label.startswith('without') else 'BN'})" if len(runs) > 1 else ""
         for column in ("train loss", "train acc", "test loss", "test acc", "seconds"):
             table.add_column(column + suffix, justify="right")
     for index in range(max(len(run.epochs) for run in runs)):
