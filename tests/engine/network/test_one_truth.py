@@ -4,6 +4,7 @@ and the step-by-step forward in bench agrees with the batch forward."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from network_helpers import SMALL_CONVNET
@@ -79,3 +80,21 @@ def test_flop_counts_of_the_lecture_network():
     assert forward == 2 * 32 * 22_743_552
     # weight gradients of every layer, input gradients of all but conv1
     assert step == forward + 2 * 32 * (2 * 22_743_552 - 1_769_472)
+
+
+def test_layers_agree_with_the_teaching_trace():
+    """The step-by-step trace (engine.trace, on the teaching path) and the batch path are one truth."""
+    trace = pytest.importorskip("engine.trace")
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 6, 6))
+    weight, bias = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    conv, _ = F.conv_forward(nhwc(x), weight, bias, (1, 1), (1, 1), (1, 1), (6, 6))
+    np.testing.assert_allclose(nchw(conv), trace.trace_conv(x, weight, bias, 1, 1).output, atol=1e-12)
+    pooled, _ = F.maxpool_forward(nhwc(x), (2, 2), (2, 2), (0, 0), (3, 3))
+    np.testing.assert_array_equal(nchw(pooled), trace.trace_pool(x, "max", 2).output)
+    averaged, _ = F.avgpool_forward(nhwc(x), (3, 3), (1, 1), (1, 1), (6, 6))
+    np.testing.assert_allclose(nchw(averaged), trace.trace_pool(x, "avg", 3, 1, 1).output, atol=1e-12)
+    gamma, beta = rng.standard_normal(3), rng.standard_normal(3)
+    normed, _ = F.batchnorm_forward(nhwc(x), gamma, beta, np.zeros(3), np.ones(3), True, 0.1, 1e-5)
+    np.testing.assert_allclose(nchw(normed), trace.trace_batchnorm(x, gamma, beta).output, atol=1e-10)
+    np.testing.assert_array_equal(nchw(F.relu_forward(nhwc(x))[0]), trace.trace_relu(x).output)

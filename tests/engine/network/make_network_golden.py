@@ -1,6 +1,6 @@
 """Write the golden files that hold the batch path to PyTorch where torch is not installed.
 
-    python tests/engine/network/make_golden.py      (needs torch==2.13.0)
+    python tests/engine/network/make_network_golden.py      (needs torch==2.13.0)
 
 Each file holds the input batch, the labels and torch's record (see
 network_helpers.torch_reference) for a network initialised by our seeded
