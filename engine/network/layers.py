@@ -63,22 +63,27 @@ FEW_CHANNELS = 4
 
 
 def _im2col_planes(x: np.ndarray, kernel: Pair, out_hw: Pair, stride: Pair, padding: Pair,
-                   dilation: Pair) -> np.ndarray:
-    """(N, H, W, C) with few channels -> (C·kh·kw, N·H_out·W_out), one row per weight.
+                   dilation: Pair, ones_row: bool) -> np.ndarray:
+    """(N, H, W, C) with few channels -> (C·kh·kw [+ 1], N·H_out·W_out), one row per weight.
 
     With C = 3 a row-per-position im2col would copy runs of 3 numbers; here
     each of the kh·kw copies moves whole (C, N, H_out, W_out) planes instead.
+    ones_row appends a row of ones, so that the GEMM adds the bias (and the
+    weight-gradient GEMM yields the bias gradient) without a pass of its own.
     """
     n, h, w, c = x.shape
     (ph, pw), (kh, kw) = padding, kernel
     planes = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
     planes[:, :, ph:ph + h, pw:pw + w] = x.transpose(3, 0, 1, 2)
-    cols = np.empty((c, kh, kw, n, *out_hw), dtype=x.dtype)
     (sh, sw), (dh, dw), (ho, wo) = stride, dilation, out_hw
+    rows = np.empty((c * kh * kw + ones_row, n * ho * wo), dtype=x.dtype)
+    cols = rows[:c * kh * kw].reshape(c, kh, kw, n, ho, wo)
     for i in range(kh):
         for j in range(kw):
             cols[:, i, j] = planes[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw]
-    return cols.reshape(c * kh * kw, -1)
+    if ones_row:
+        rows[-1] = 1
+    return rows
 
 
 def conv_forward(
@@ -94,13 +99,14 @@ def conv_forward(
     o, _, kh, kw = weight.shape
     pad_shape = (n, h + 2 * padding[0], w + 2 * padding[1], c)
     if c <= FEW_CHANNELS:
-        cols = _im2col_planes(x, (kh, kw), out_hw, stride, padding, dilation)  # (C·kh·kw, M)
-        out = cols.T @ weight.reshape(o, -1).T
+        cols = _im2col_planes(x, (kh, kw), out_hw, stride, padding, dilation, bias is not None)  # (C·kh·kw [+1], M)
+        kernel_matrix = weight.reshape(o, -1) if bias is None else np.hstack([weight.reshape(o, -1), bias[:, None]])
+        out = cols.T @ kernel_matrix.T
     else:
         cols = _im2col(_padded(x, padding), (kh, kw), out_hw, stride, dilation)  # (M, kh·kw·C)
         out = cols @ weight.transpose(2, 3, 1, 0).reshape(-1, o)
-    if bias is not None:
-        out += bias
+        if bias is not None:
+            out += bias
     cache = (cols, pad_shape, weight, bias is not None, stride, padding, dilation, out_hw)
     return out.reshape(n, out_hw[0], out_hw[1], o), cache
 
@@ -118,10 +124,12 @@ def conv_backward(
     o, c, kh, kw = weight.shape
     dout2 = dout.reshape(-1, o)
     if c <= FEW_CHANNELS:
-        dweight = (dout2.T @ cols.T).reshape(o, c, kh, kw)
+        both = dout2.T @ cols.T  # (O, C·kh·kw [+ 1]): the bias gradient is the ones row's column
+        dweight = both[:, :c * kh * kw].reshape(o, c, kh, kw)
+        dbias = both[:, -1].copy() if has_bias else None
     else:
         dweight = (dout2.T @ cols).reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
-    dbias = np.ones(len(dout2), dout.dtype) @ dout2 if has_bias else None
+        dbias = np.ones(len(dout2), dout.dtype) @ dout2 if has_bias else None
     if not need_dx:
         return None, np.ascontiguousarray(dweight), dbias
     tap_weights = weight.transpose(2, 3, 0, 1)  # (kh, kw, O, C)

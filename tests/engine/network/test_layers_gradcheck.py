@@ -29,14 +29,15 @@ def check(forward, backward, inputs: dict[str, np.ndarray], tolerance: float = 1
         np.testing.assert_allclose(grad, expected, rtol=tolerance, atol=tolerance, err_msg=name)
 
 
+@pytest.mark.parametrize("channels", [3, 6])  # im2col by channel planes (few channels) and by rows
 @pytest.mark.parametrize("stride,padding,dilation,bias", [
     ((1, 1), (1, 1), (1, 1), True),
     ((2, 1), (0, 2), (1, 1), False),
     ((1, 2), (1, 0), (2, 1), True),
 ])
-def test_conv_gradients(stride, padding, dilation, bias):
-    x = rng.standard_normal((2, 6, 7, 3))
-    weight = rng.standard_normal((4, 3, 3, 2))
+def test_conv_gradients(stride, padding, dilation, bias, channels):
+    x = rng.standard_normal((2, 6, 7, channels))
+    weight = rng.standard_normal((4, channels, 3, 2))
     out_hw = output_hw((6, 7), (3, 2), stride, padding, dilation)
     inputs = {"x": x, "weight": weight} | ({"bias": rng.standard_normal(4)} if bias else {})
 
