@@ -34,7 +34,7 @@ def median_seconds(actions: dict[str, Callable[[], object]], repeats: int = 15, 
     times: dict[str, list[float]] = {name: [] for name in actions}
     while any(len(values) < repeats for values in times.values()):
         for name, action in actions.items():
-            time.sleep(0.3)
+            time.sleep(0.5)
             action()
             for _ in range(min(block, repeats - len(times[name]))):
                 started = time.perf_counter()
