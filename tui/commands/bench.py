@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     console.print(table)
     if result.torch_forward_seconds is None:
         console.print("PyTorch is not installed (or --no-torch): no comparison")
-    console.print(f"machine's float32 matrix multiply (numpy, 1024²): {result.matmul_gflops:.1f} GFLOP/s")
+    console.print(f"machine's best float32 matrix multiply (numpy, 1024²): {result.matmul_gflops:.1f} GFLOP/s")
     console.print(f"step-by-step forward of one image (a dot product per output value): "
                   f"{result.stepwise_seconds * 1000:.0f} ms; the batch path is {result.stepwise_speedup:,.0f}× "
                   f"faster per image (largest logit difference {result.stepwise_max_difference:.1e})")
