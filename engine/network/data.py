@@ -38,7 +38,9 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def batches(self, batch_size: int, rng: np.random.Generator | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def batches(
+        self, batch_size: int, rng: np.random.Generator | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(x (B, C, H, W), labels (B,)) in order, or shuffled by rng; a last batch of 1 is dropped
         (batch norm cannot train on a single item)."""
         order = np.arange(len(self)) if rng is None else rng.permutation(len(self))

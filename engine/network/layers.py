@@ -23,6 +23,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from engine.shapes import Pair
 
+
 def _padded(x: np.ndarray, padding: Pair, fill: float = 0.0) -> np.ndarray:
     """(N, H, W, C) -> contiguous (N, H + 2·ph, W + 2·pw, C) with the border set to fill."""
     ph, pw = padding

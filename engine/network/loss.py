@@ -17,7 +17,9 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.nda
     labels = np.asarray(labels)
     if logits.ndim != 2 or labels.shape != (logits.shape[0],):
         raise CnnError(f"cross_entropy needs logits (N, K) and labels (N,), got {logits.shape} and {labels.shape}")
-    if not np.issubdtype(labels.dtype, np.integer) or labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
+    if not np.issubdtype(labels.dtype, np.integer) or (
+        labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1])
+    ):
         raise CnnError(f"labels must be class indices 0..{logits.shape[1] - 1}")
     n = logits.shape[0]
     shifted = logits - logits.max(axis=1, keepdims=True)

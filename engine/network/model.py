@@ -58,7 +58,6 @@ class Layer:
     OPTIONS: dict[str, Any] = {}
     #: learnable parameter names, in PyTorch's order
     PARAMETERS: tuple[str, ...] = ()
-    BUFFERS: tuple[str, ...] = ()
 
     def __init__(self, name: str, options: dict[str, Any], in_shape: Shape, where: str) -> None:
         self.name, self.in_shape, self.where = name, in_shape, where
@@ -190,7 +189,6 @@ class BatchNorm(Layer):
     kind = "batchnorm"
     OPTIONS = {"eps": 1e-5, "momentum": 0.1, "num_features": 0}
     PARAMETERS = ("weight", "bias")
-    BUFFERS = ("running_mean", "running_var")
 
     def infer(self) -> Shape:
         given = self.int_option("num_features", 0)
@@ -559,11 +557,6 @@ class Network:
         return Network(self.input_shape, [t for t in self.spec if t.get("type") != "batchnorm"],
                        title=self.title, description=self.description, classes=self.classes,
                        seed=self.seed, dtype=self.dtype, source=self.source)
-
-    def reseeded(self, seed: int) -> Network:
-        """The same network freshly initialised from another seed."""
-        return Network(self.input_shape, self.spec, title=self.title, description=self.description,
-                       classes=self.classes, seed=seed, dtype=self.dtype, source=self.source)
 
 
 def sample_path(name: str | os.PathLike) -> Path:

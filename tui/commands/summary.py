@@ -19,7 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     network = load(args.sample)
-    table = Table(title=network.title or str(args.sample), caption=f"input {' × '.join(map(str, network.input_shape))}")
+    shape = " × ".join(map(str, network.input_shape))
+    table = Table(title=network.title or str(args.sample), caption=f"input {shape}")
     for column, justify in (("Layer", "left"), ("Type", "left"), ("Output shape", "left"),
                             ("Param #", "right"), ("Mult-adds", "right")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]

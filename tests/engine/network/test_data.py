@@ -80,7 +80,8 @@ def test_npz_reader_and_split(tmp_path):
     ({"images": np.zeros((2, 32, 32), np.uint8), "labels": np.zeros(2, np.int64)}, "must be (N, C, H, W)"),
     ({"images": np.zeros((2, 3, 32, 32), np.uint8), "labels": np.array([0, 7])}, "labels must be whole numbers 0..1"),
     ({"images": np.zeros((2, 3, 32, 32), np.int32), "labels": np.zeros(2, np.int64)}, "must be uint8 or floats"),
-    ({"images": np.array([None, None], dtype=object), "labels": np.zeros(2, np.int64)}, "not a readable .npz data file"),
+    ({"images": np.array([None, None], dtype=object), "labels": np.zeros(2, np.int64)},
+     "not a readable .npz data file"),
 ])
 def test_bad_npz_files(tmp_path, arrays, message):
     np.savez(tmp_path / "bad.npz", **arrays)
