@@ -118,3 +118,13 @@ def test_bench_prints_its_figures(tiny, capsys):
     out = capsys.readouterr().out
     for figure in ("forward", "training step", "GFLOP/s", "matrix multiply", "step-by-step", "peak memory"):
         assert figure in out
+
+
+def test_train_on_a_cifar10_binary_folder(tiny, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    for name, count in (("data_batch_1.bin", 24), ("test_batch.bin", 8)):
+        labels = rng.integers(0, 10, (count, 1), dtype=np.uint8)
+        np.concatenate([labels, rng.integers(0, 256, (count, 3072), dtype=np.uint8)], axis=1).tofile(tmp_path / name)
+    code = tui.cli.main(["train", tiny, "--data", str(tmp_path), "--epochs", "1", "--batch-size", "8"])
+    out = capsys.readouterr().out
+    assert code == 0 and "24 training and 8 test images" in out
