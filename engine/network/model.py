@@ -9,12 +9,10 @@ the two in either direction.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +20,7 @@ import numpy as np
 from engine.errors import CnnError, suggest
 from engine.network import layers as F
 from engine.network.files import read_npz, write_npz
+from engine.samples import resolve
 from engine.shapes import output_hw, pair
 
 Shape = tuple[int, ...]
@@ -30,16 +29,6 @@ Shape = tuple[int, ...]
 SAMPLE_KEYS = ("title", "description", "op", "input_shape", "classes", "layer")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _COUNT_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-
-
-def shipped_samples_dir() -> Path:
-    """The shipped samples: the samples/ folder beside engine/ in a source tree, else the
-    installed cnn_tui_samples package."""
-    source_tree = Path(__file__).resolve().parents[2] / "samples"
-    spec = None if source_tree.is_dir() else importlib.util.find_spec("cnn_tui_samples")
-    if spec and spec.submodule_search_locations:
-        return Path(next(iter(spec.submodule_search_locations)))
-    return source_tree
 
 
 def _dims(shape: Shape) -> str:
@@ -559,19 +548,6 @@ class Network:
                        seed=self.seed, dtype=self.dtype, source=self.source)
 
 
-def sample_path(name: str | os.PathLike) -> Path:
-    """A path to a .toml file, or the name of a shipped sample (with or without .toml)."""
-    path = Path(name)
-    if path.is_file():
-        return path
-    folder = shipped_samples_dir()
-    shipped = folder / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
-    if shipped.is_file() and len(path.parts) == 1:
-        return shipped
-    known = sorted(p.stem for p in folder.glob("*.toml"))
-    raise CnnError(f"{name}: no such file or shipped sample{suggest(path.stem, known)}")
-
-
 def from_sample(sample: dict[str, Any], source: str = "sample", seed: int = 0) -> Network:
     """A Network from a parsed `op = "network"` sample (a dict as tomllib gives it)."""
     for key in sample:
@@ -595,7 +571,7 @@ def from_sample(sample: dict[str, Any], source: str = "sample", seed: int = 0) -
 
 def load(path: str | os.PathLike, seed: int = 0) -> Network:
     """Read a network sample (.toml path or shipped name) into a freshly initialised Network."""
-    path = sample_path(path)
+    path = resolve(path)
     try:
         sample = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 
 import numpy as np
 import pytest
@@ -36,13 +35,6 @@ type = "linear"
 name = "fc1"
 out_features = 10
 """
-
-
-@pytest.fixture(autouse=True)
-def only_importable_commands(monkeypatch):
-    """This branch may not yet hold every command the registry names."""
-    monkeypatch.setattr(tui.cli, "COMMANDS",
-                        {k: v for k, v in tui.cli.COMMANDS.items() if importlib.util.find_spec(v)})
 
 
 @pytest.fixture
