@@ -17,6 +17,7 @@ import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -467,15 +468,24 @@ def is_shipped(path: Path) -> bool:
         return False
 
 
-def shipped() -> list[tuple[str, str]]:
-    """(name, title) of every shipped sample, sorted by name."""
+class ShippedSample(NamedTuple):
+    name: str
+    title: str
+    op: str
+    """'conv', 'pool', 'batchnorm', 'relu', 'pipeline' or 'network'."""
+
+
+def shipped() -> list[ShippedSample]:
+    """Every shipped sample, sorted by name."""
     found = []
     for path in sorted(shipped_dir().glob("*.toml")):
         try:
-            title = tomllib.loads(path.read_text(encoding="utf-8")).get("title", "")
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, OSError):
-            title = "(unreadable)"
-        found.append((path.stem, str(title)))
+            data = {"title": "(unreadable)"}
+        op = data.get("op", "")
+        found.append(ShippedSample(path.stem, str(data.get("title", "")),
+                                   "pipeline" if isinstance(op, list) else str(op)))
     return found
 
 
@@ -492,6 +502,6 @@ def resolve(name_or_path: str | os.PathLike | None) -> Path:
     candidate = shipped_dir() / f"{name}.toml"
     if len(path.parts) == 1 and candidate.is_file():
         return candidate
-    names = [n for n, _ in shipped()]
+    names = [entry.name for entry in shipped()]
     raise CnnError(f"{name_or_path}: no such file, and not a shipped sample{suggest(name, names)} "
                    "(see `cnn-tui samples`)")

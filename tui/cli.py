@@ -20,6 +20,9 @@ from engine.errors import CnnError
 COMMANDS = {
     "trace": "tui.commands.trace",
     "samples": "tui.commands.samples",
+    "summary": "tui.commands.summary",
+    "train": "tui.commands.train",
+    "bench": "tui.commands.bench",
 }
 
 

@@ -19,11 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     table = Table(show_edge=False, header_style="bold")
     table.add_column("name")
+    table.add_column("op")
     table.add_column("title", overflow="fold")
     if args.paths:
         table.add_column("file", overflow="fold")
-    for name, title in samples.shipped():
-        row = [name, title]
+    for name, title, op in samples.shipped():
+        row = [name, op, title]
         if args.paths:
             row.append(str(samples.shipped_dir() / f"{name}.toml"))
         table.add_row(*row)

@@ -52,7 +52,7 @@ class GoToDialog(ModalScreen[int | None]):
 
 def sample_files(folder: Path) -> list[tuple[Path, str]]:
     """The shipped samples, then the .toml files of folder: (path, label)."""
-    entries = [(shipped_dir() / f"{name}.toml", f"{name}  —  {title}") for name, title in shipped()]
+    entries = [(shipped_dir() / f"{name}.toml", f"{name}  —  {title}") for name, title, _ in shipped()]
     here = shipped_dir().resolve()
     if folder.resolve() != here:
         entries += [(path, f"./{path.name}") for path in sorted(folder.glob("*.toml"))]

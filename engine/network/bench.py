@@ -1,0 +1,255 @@
+"""Measuring the batch path: its speed against PyTorch, the machine's GEMM and a step-by-step forward.
+
+torch is imported only inside torch_module() and the torch timings, and only
+when it is installed: it is never a run-time dependency.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import platform
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.network.loss import cross_entropy
+from engine.network.model import Network
+from engine.network.optim import SGD
+
+
+def median_seconds(actions: dict[str, Callable[[], object]], repeats: int = 15, block: int = 5) -> dict[str, float]:
+    """The median wall time of each action over `repeats` calls.
+
+    The actions take turns in blocks of `block` calls, so that a noisy
+    neighbour on a shared machine slows each of them alike. Each block starts
+    after a short pause and one untimed call: BLAS and OpenMP threads spin for
+    a while after their last call, and the other library would otherwise run
+    against them.
+    """
+    times: dict[str, list[float]] = {name: [] for name in actions}
+    while any(len(values) < repeats for values in times.values()):
+        for name, action in actions.items():
+            time.sleep(0.5)
+            action()
+            for _ in range(min(block, repeats - len(times[name]))):
+                started = time.perf_counter()
+                action()
+                times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def blas_threads() -> int:
+    """Threads numpy's BLAS uses: threadpoolctl's answer when installed, else the usual environment variables."""
+    if importlib.util.find_spec("threadpoolctl"):
+        from threadpoolctl import threadpool_info
+
+        counts = [pool["num_threads"] for pool in threadpool_info() if pool.get("user_api") == "blas"]
+        if counts:
+            return counts[0]
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if os.environ.get(variable, "").isdigit():
+            return int(os.environ[variable])
+    return os.cpu_count() or 1
+
+
+def machine_name() -> str:
+    """CPU model, core count and numpy version, e.g. 'AMD EPYC, 2 cores, numpy 2.4.6'."""
+    model = platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, numpy {np.__version__}"
+
+
+def matmul_gflops(size: int = 1024, repeats: int = 10) -> float:
+    """This machine's float32 matrix-multiply speed through numpy, in GFLOP/s: the best of repeats,
+    as the machine's capability rather than its mood."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, size, size), dtype=np.float32)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best / 1e9
+
+
+def step_flops(network: Network, batch_size: int) -> tuple[float, float]:
+    """(forward, training step) floating-point operations: 2 per multiply-add.
+
+    A step is the forward, the weight gradients (as many multiply-adds again)
+    and the input gradients of every learning layer after the first.
+    """
+    learning = [layer for layer in network.layers if layer.PARAMETERS]
+    forward = network.macs
+    backward = sum(layer.macs for layer in learning) + sum(layer.macs for layer in learning[1:])
+    return 2.0 * forward * batch_size, 2.0 * (forward + backward) * batch_size
+
+
+def stepwise_forward(network: Network, item: np.ndarray) -> np.ndarray:
+    """One image (C, H, W) through the network one window at a time, as the teaching path steps:
+    a dot product per output value of a convolution or linear layer, one window per pooled value.
+    Batch norm uses the running statistics (eval mode). Returns the logits (classes,)."""
+    x = np.asarray(item, dtype=network.dtype)
+    for layer in network.layers:
+        state = {p: network.state[layer.key(p)] for p in layer.shapes()}
+        if layer.kind in ("conv", "maxpool", "avgpool"):
+            (ph, pw), (sh, sw) = layer.padding, layer.stride
+            fill = -np.inf if layer.kind == "maxpool" else 0.0
+            padded = np.pad(x, ((0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+            out = np.empty(layer.out_shape, dtype=x.dtype)
+            dh, dw = getattr(layer, "dilation", (1, 1))
+            kh, kw = layer.kernel
+            for i in range(layer.out_shape[1]):
+                for j in range(layer.out_shape[2]):
+                    window = padded[:, i * sh:i * sh + dh * (kh - 1) + 1:dh, j * sw:j * sw + dw * (kw - 1) + 1:dw]
+                    if layer.kind == "conv":
+                        for o in range(layer.out_shape[0]):
+                            out[o, i, j] = np.sum(window * state["weight"][o]) + (
+                                state["bias"][o] if "bias" in state else 0)
+                    elif layer.kind == "maxpool":
+                        out[:, i, j] = window.max(axis=(1, 2))
+                    else:
+                        out[:, i, j] = window.mean(axis=(1, 2))
+            x = out
+        elif layer.kind == "batchnorm":
+            shape = (-1,) + (1,) * (x.ndim - 1)
+            scale = state["weight"] / np.sqrt(state["running_var"] + layer.options["eps"])
+            x = (x - state["running_mean"].reshape(shape)) * scale.reshape(shape) + state["bias"].reshape(shape)
+        elif layer.kind == "relu":
+            x = np.maximum(x, 0)
+        elif layer.kind == "flatten":
+            x = x.reshape(-1)
+        else:
+            x = np.array([np.dot(x, row) for row in state["weight"]]) + state.get("bias", 0)
+    return x
+
+
+def torch_module(network: Network):
+    """A torch.nn.Sequential with the same layers, names and state_dict keys (needs torch)."""
+    from collections import OrderedDict
+
+    import torch
+    from torch import nn
+
+    modules = OrderedDict()
+    for layer in network.layers:
+        if layer.kind == "conv":
+            module = nn.Conv2d(layer.in_shape[0], layer.out_channels, layer.kernel, layer.stride, layer.padding,
+                               layer.dilation, bias=layer.has_bias)
+        elif layer.kind == "batchnorm":
+            kind = nn.BatchNorm2d if len(layer.in_shape) == 3 else nn.BatchNorm1d
+            module = kind(layer.in_shape[0], eps=layer.options["eps"], momentum=layer.options["momentum"])
+        elif layer.kind == "relu":
+            module = nn.ReLU()
+        elif layer.kind == "maxpool":
+            module = nn.MaxPool2d(layer.kernel, layer.stride, layer.padding)
+        elif layer.kind == "avgpool":
+            module = nn.AvgPool2d(layer.kernel, layer.stride, layer.padding)
+        elif layer.kind == "flatten":
+            module = nn.Flatten()
+        else:
+            module = nn.Linear(layer.in_features, layer.out_features, bias=layer.has_bias)
+        modules[layer.name] = module
+    model = nn.Sequential(modules)
+    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in network.state.items()}, strict=False)
+    return model
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """Seconds are medians; ratios are ours / PyTorch's (below 1: we are faster)."""
+
+    batch_size: int
+    threads: int
+    forward_seconds: float
+    step_seconds: float
+    forward_gflops: float
+    step_gflops: float
+    matmul_gflops: float
+    stepwise_seconds: float
+    stepwise_speedup: float
+    stepwise_max_difference: float
+    peak_memory_bytes: int
+    torch_forward_seconds: float | None
+    torch_step_seconds: float | None
+    machine: str
+
+    @property
+    def forward_ratio(self) -> float | None:
+        return self.forward_seconds / self.torch_forward_seconds if self.torch_forward_seconds else None
+
+    @property
+    def step_ratio(self) -> float | None:
+        return self.step_seconds / self.torch_step_seconds if self.torch_step_seconds else None
+
+
+def _torch_actions(network: Network, x: np.ndarray, labels: np.ndarray, lr: float,
+                   threads: int) -> dict[str, Callable[[], object]]:
+    """PyTorch's forward and training step on the same batch, from the same weights."""
+    import torch
+    import torch.nn.functional as functional
+
+    torch.set_num_threads(threads)
+    model = torch_module(network).train()
+    optimiser = torch.optim.SGD(model.parameters(), lr=lr)
+    tx, tlabels = torch.from_numpy(x), torch.from_numpy(labels)
+
+    def forward() -> None:
+        with torch.no_grad():
+            model(tx)
+
+    def step() -> None:
+        optimiser.zero_grad()
+        functional.cross_entropy(model(tx), tlabels).backward()
+        optimiser.step()
+
+    return {"torch forward": forward, "torch step": step}
+
+
+def run_bench(network: Network, batch_size: int = 32, repeats: int = 15, with_torch: bool = True,
+              lr: float = 0.01) -> BenchResult:
+    """Time forward (training-mode batch norm) and a full SGD step on one random batch, taking turns
+    with PyTorch's when it is installed; the network is trained on that batch along the way."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch_size, *network.input_shape), dtype=np.float32)
+    labels = rng.integers(0, len(network.classes), batch_size)
+    optimiser = SGD(network.parameters(), lr=lr)
+
+    def step() -> None:
+        loss, dlogits = cross_entropy(network.forward(x, training=True), labels)
+        network.backward(dlogits)
+        optimiser.step(network.grads)
+
+    threads = blas_threads()
+    actions = {"forward": lambda: network.forward(x, training=True), "step": step}
+    if with_torch and importlib.util.find_spec("torch"):
+        actions |= _torch_actions(network, x, labels, lr, threads)
+    medians = median_seconds(actions, repeats)
+    forward_seconds, step_seconds = medians["forward"], medians["step"]
+    tracemalloc.start()
+    step()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    started = time.perf_counter()
+    stepwise = stepwise_forward(network, x[0])
+    stepwise_seconds = time.perf_counter() - started
+    difference = float(np.max(np.abs(stepwise - network.forward(x[:1], training=False)[0])))
+    forward_flops, step_flop_count = step_flops(network, batch_size)
+    return BenchResult(
+        batch_size=batch_size, threads=threads, forward_seconds=forward_seconds, step_seconds=step_seconds,
+        forward_gflops=forward_flops / forward_seconds / 1e9, step_gflops=step_flop_count / step_seconds / 1e9,
+        matmul_gflops=matmul_gflops(), stepwise_seconds=stepwise_seconds,
+        stepwise_speedup=stepwise_seconds / (forward_seconds / batch_size),
+        stepwise_max_difference=difference, peak_memory_bytes=peak,
+        torch_forward_seconds=medians.get("torch forward"), torch_step_seconds=medians.get("torch step"),
+        machine=machine_name(),
+    )

@@ -1,0 +1,302 @@
+"""The batch path's layers as plain forward/backward functions (cs231n style).
+
+Feature maps are kept channels-last, (N, H, W, C), inside the network: a
+convolution then becomes one GEMM of the im2col matrix (N·H_out·W_out, kh·kw·C)
+with the kernel matrix (kh·kw·C, O) whose result is already the next layer's
+NHWC input, and batch norm reduces over the rows of an (N·H·W, C) matrix.
+Weights keep PyTorch's layouts so state_dicts move between the two unchanged.
+
+Every forward returns (out, cache); every backward takes (dout, cache) and
+returns the gradient of its input first, then those of its parameters. The
+functions keep the dtype they are given (float32 for training, float64 for the
+numerical gradient checks).
+
+The GEMMs run on every core through numpy's BLAS. (Splitting the memory-bound
+element-wise passes between threads as well was measured, and gained nothing
+while BLAS's own threads wait spinning for the next GEMM.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from engine.shapes import Pair
+
+
+def _padded(x: np.ndarray, padding: Pair, fill: float = 0.0) -> np.ndarray:
+    """(N, H, W, C) -> contiguous (N, H + 2·ph, W + 2·pw, C) with the border set to fill."""
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return np.ascontiguousarray(x)
+    n, h, w, c = x.shape
+    out = np.empty((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
+    out[:, :ph] = fill
+    out[:, ph + h:] = fill
+    out[:, ph:ph + h, :pw] = fill
+    out[:, ph:ph + h, pw + w:] = fill
+    out[:, ph:ph + h, pw:pw + w] = x
+    return out
+
+
+def _tap(x_pad: np.ndarray, i: int, j: int, out_hw: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
+    """The (N, H_out, W_out, C) view of x_pad that kernel tap (i, j) reads at every output position."""
+    (ho, wo), (sh, sw), (dh, dw) = out_hw, stride, dilation
+    top, left = i * dh, j * dw
+    return x_pad[:, top:top + sh * (ho - 1) + 1:sh, left:left + sw * (wo - 1) + 1:sw]
+
+
+def _im2col(x_pad: np.ndarray, kernel: Pair, out_hw: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
+    """(N, Hp, Wp, C) -> (N·H_out·W_out, kh·kw·C): one row per output position, one column per weight."""
+    n, _, _, c = x_pad.shape
+    sn, sh, sw, sc = x_pad.strides
+    view = as_strided(
+        x_pad,
+        (n, out_hw[0], out_hw[1], kernel[0], kernel[1], c),
+        (sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc),
+        writeable=False,
+    )
+    return np.ascontiguousarray(view).reshape(n * out_hw[0] * out_hw[1], -1)
+
+
+#: Up to this many input channels, im2col copies whole channel planes tap by tap.
+FEW_CHANNELS = 4
+
+
+def _im2col_planes(x: np.ndarray, kernel: Pair, out_hw: Pair, stride: Pair, padding: Pair,
+                   dilation: Pair, ones_row: bool) -> np.ndarray:
+    """(N, H, W, C) with few channels -> (C·kh·kw [+ 1], N·H_out·W_out), one row per weight.
+
+    With C = 3 a row-per-position im2col would copy runs of 3 numbers; here
+    each of the kh·kw copies moves whole (C, N, H_out, W_out) planes instead.
+    ones_row appends a row of ones, so that the GEMM adds the bias (and the
+    weight-gradient GEMM yields the bias gradient) without a pass of its own.
+    """
+    n, h, w, c = x.shape
+    (ph, pw), (kh, kw) = padding, kernel
+    planes = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    planes[:, :, ph:ph + h, pw:pw + w] = x.transpose(3, 0, 1, 2)
+    (sh, sw), (dh, dw), (ho, wo) = stride, dilation, out_hw
+    rows = np.empty((c * kh * kw + ones_row, n * ho * wo), dtype=x.dtype)
+    cols = rows[:c * kh * kw].reshape(c, kh, kw, n, ho, wo)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, i, j] = planes[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw]
+    if ones_row:
+        rows[-1] = 1
+    return rows
+
+
+def conv_forward(
+    x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+    stride: Pair, padding: Pair, dilation: Pair, out_hw: Pair,
+) -> tuple[np.ndarray, tuple]:
+    """Convolution by im2col and one GEMM.
+
+    x (N, H, W, C), weight (O, C, kh, kw) as in PyTorch, bias (O,) or None
+    -> out (N, H_out, W_out, O).
+    """
+    n, h, w, c = x.shape
+    o, _, kh, kw = weight.shape
+    pad_shape = (n, h + 2 * padding[0], w + 2 * padding[1], c)
+    if c <= FEW_CHANNELS:
+        cols = _im2col_planes(x, (kh, kw), out_hw, stride, padding, dilation, bias is not None)  # (C·kh·kw [+1], M)
+        kernel_matrix = weight.reshape(o, -1) if bias is None else np.hstack([weight.reshape(o, -1), bias[:, None]])
+        out = cols.T @ kernel_matrix.T
+    else:
+        cols = _im2col(_padded(x, padding), (kh, kw), out_hw, stride, dilation)  # (M, kh·kw·C)
+        out = cols @ weight.transpose(2, 3, 1, 0).reshape(-1, o)
+        if bias is not None:
+            out += bias
+    cache = (cols, pad_shape, weight, bias is not None, stride, padding, dilation, out_hw)
+    return out.reshape(n, out_hw[0], out_hw[1], o), cache
+
+
+def conv_backward(
+    dout: np.ndarray, cache: tuple, need_dx: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """dout (N, H_out, W_out, O) -> dx (N, H, W, C) or None, dweight (O, C, kh, kw), dbias (O,) or None.
+
+    col2im one kernel tap at a time: the tap's share of dx is one GEMM
+    (N·H_out·W_out, O) @ (O, C) into a reused buffer, added into the padded
+    input with one strided add; never a loop over pixels.
+    """
+    cols, pad_shape, weight, has_bias, stride, padding, dilation, out_hw = cache
+    o, c, kh, kw = weight.shape
+    dout2 = dout.reshape(-1, o)
+    if c <= FEW_CHANNELS:
+        both = dout2.T @ cols.T  # (O, C·kh·kw [+ 1]): the bias gradient is the ones row's column
+        dweight = both[:, :c * kh * kw].reshape(o, c, kh, kw)
+        dbias = both[:, -1].copy() if has_bias else None
+    else:
+        dweight = (dout2.T @ cols).reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
+        dbias = np.ones(len(dout2), dout.dtype) @ dout2 if has_bias else None
+    if not need_dx:
+        return None, np.ascontiguousarray(dweight), dbias
+    tap_weights = weight.transpose(2, 3, 0, 1)  # (kh, kw, O, C)
+    share = np.empty((len(dout2), c), dtype=dout.dtype)
+    dx_pad = np.zeros(pad_shape, dtype=dout.dtype)
+    share_maps = share.reshape(*dout.shape[:3], c)
+    for i in range(kh):
+        for j in range(kw):
+            np.matmul(dout2, tap_weights[i, j], out=share)
+            _tap(dx_pad, i, j, out_hw, stride, dilation)[...] += share_maps
+    ph, pw = padding
+    dx = dx_pad[:, ph:pad_shape[1] - ph, pw:pad_shape[2] - pw]
+    return dx, np.ascontiguousarray(dweight), dbias
+
+
+def batchnorm_forward(
+    x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
+    running_mean: np.ndarray, running_var: np.ndarray,
+    training: bool, momentum: float, eps: float,
+) -> tuple[np.ndarray, tuple | None]:
+    """BatchNorm2d over every axis but the channels, with PyTorch's running statistics.
+
+    x (N, H, W, C) or (N, C); gamma, beta, running_mean, running_var (C,).
+    Training uses the biased batch variance to normalise and updates the
+    running statistics in place with the unbiased one: r ← (1 − momentum)·r + momentum·batch.
+    """
+    rows = x.reshape(-1, x.shape[-1])
+    if not training:
+        scale = gamma / np.sqrt(running_var + eps)
+        return (rows * scale + (beta - running_mean * scale)).reshape(x.shape), None
+    count = rows.shape[0]
+    ones = np.ones(count, dtype=x.dtype)
+    mean = ones @ rows / count  # a GEMV: faster than mean(axis=0) over rows
+    centred = rows - mean
+    var = np.einsum("ij,ij->j", centred, centred) / count
+    inv_std = 1 / np.sqrt(var + x.dtype.type(eps))
+    running_mean *= 1 - momentum
+    running_mean += momentum * mean
+    running_var *= 1 - momentum
+    running_var += momentum * var * (count / max(count - 1, 1))
+    out = centred * (gamma * inv_std)
+    out += beta
+    return out.reshape(x.shape), (centred, inv_std, gamma)
+
+
+def batchnorm_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """dout like x -> dx like x, dgamma (C,), dbeta (C,).
+
+    With x̂ = (x − μ)/σ: dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)).
+    """
+    centred, inv_std, gamma = cache
+    dy = dout.reshape(centred.shape)
+    count = centred.shape[0]
+    dbeta = np.ones(count, dtype=dy.dtype) @ dy
+    dy_centred = np.einsum("ij,ij->j", dy, centred)
+    dgamma = dy_centred * inv_std
+    scale = gamma * inv_std
+    shift = scale * dbeta / count
+    slope = scale * inv_std * inv_std * dy_centred / count
+    dx = dy * scale
+    dx -= shift
+    dx -= centred * slope
+    return dx.reshape(dout.shape), dgamma, dbeta
+
+
+def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """max(0, x), any shape; the cache is the output."""
+    out = np.maximum(x, 0)
+    return out, out
+
+
+def relu_backward(dout: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The gradient passes where the output was positive (0 at exactly 0, as in PyTorch)."""
+    return np.multiply(dout, out > 0)  # np.where with a scalar is several times slower
+
+
+def maxpool_forward(
+    x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, out_hw: Pair
+) -> tuple[np.ndarray, tuple]:
+    """MaxPool2d with padding as −∞. x (N, H, W, C) -> out (N, H_out, W_out, C): a running maximum over the taps."""
+    x_pad = _padded(x, padding, -np.inf)
+    out = _tap(x_pad, 0, 0, out_hw, stride, (1, 1)).copy()
+    for t in range(1, kernel[0] * kernel[1]):
+        np.maximum(out, _tap(x_pad, *divmod(t, kernel[1]), out_hw, stride, (1, 1)), out=out)
+    return out, (x_pad, out, kernel, stride, padding, out_hw)
+
+
+def _first_winners(winners: np.ndarray, taps: list[tuple[int, int]], at) -> None:
+    """Keep, per window, only the first tap (row-major) marked in the boolean winners, in place;
+    at(winners, i, j) is tap (i, j)'s view."""
+    seen = at(winners, *taps[0]).copy()
+    for i, j in taps[1:]:
+        tap = at(winners, i, j)
+        first = tap & ~seen
+        seen |= tap
+        tap[...] = first
+
+
+def maxpool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
+    """dout (N, H_out, W_out, C) -> dx (N, H, W, C).
+
+    Each output's gradient goes to the first tap (row-major in its window)
+    that holds the maximum, as PyTorch does with ties (common after a ReLU:
+    windows of zeros). When the windows tile the input exactly, the input is
+    viewed as (N, H_out, kh, W_out, kw, C) and the whole of dx is one multiply.
+    """
+    x_pad, out, kernel, stride, padding, out_hw = cache
+    (kh, kw), (ho, wo) = kernel, out_hw
+    taps = [(i, j) for i in range(kh) for j in range(kw)]
+    if stride == kernel and padding == (0, 0) and x_pad.shape[1:3] == (ho * kh, wo * kw):
+        n, _, _, c = x_pad.shape
+        winners = x_pad.reshape(n, ho, kh, wo, kw, c) == out[:, :, None, :, None]
+        _first_winners(winners, taps, lambda a, i, j: a[:, :, i, :, j])
+        return np.multiply(winners, dout[:, :, None, :, None]).reshape(x_pad.shape)
+    dx_pad = np.zeros(x_pad.shape, dtype=dout.dtype)
+    winners = np.stack([_tap(x_pad, i, j, out_hw, stride, (1, 1)) == out for i, j in taps])
+    _first_winners(winners, taps, lambda a, i, j: a[i * kw + j])
+    for t, (i, j) in enumerate(taps):
+        _tap(dx_pad, i, j, out_hw, stride, (1, 1))[...] += np.multiply(dout, winners[t])
+    ph, pw = padding
+    return dx_pad[:, ph:x_pad.shape[1] - ph, pw:x_pad.shape[2] - pw]
+
+
+def avgpool_forward(
+    x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, out_hw: Pair
+) -> tuple[np.ndarray, tuple]:
+    """AvgPool2d with zero padding counted in the mean (PyTorch's default). (N, H, W, C) -> (N, H_out, W_out, C)."""
+    x_pad = _padded(x, padding)
+    out = _tap(x_pad, 0, 0, out_hw, stride, (1, 1)).copy()
+    for t in range(1, kernel[0] * kernel[1]):
+        out += _tap(x_pad, *divmod(t, kernel[1]), out_hw, stride, (1, 1))
+    out /= x.dtype.type(kernel[0] * kernel[1])
+    return out, (x_pad.shape, kernel, stride, padding, out_hw)
+
+
+def avgpool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
+    """dout (N, H_out, W_out, C) -> dx (N, H, W, C): each output's gradient spread evenly over its window."""
+    pad_shape, kernel, stride, padding, out_hw = cache
+    share = dout / dout.dtype.type(kernel[0] * kernel[1])
+    dx_pad = np.zeros(pad_shape, dtype=dout.dtype)
+    for t in range(kernel[0] * kernel[1]):
+        _tap(dx_pad, *divmod(t, kernel[1]), out_hw, stride, (1, 1))[...] += share
+    ph, pw = padding
+    return dx_pad[:, ph:pad_shape[1] - ph, pw:pad_shape[2] - pw]
+
+
+def flatten_forward(x: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """(N, H, W, C) -> (N, C·H·W) in PyTorch's (C, H, W) order, so Linear weights match torch.flatten."""
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2)).reshape(x.shape[0], -1), x.shape
+
+
+def flatten_backward(dout: np.ndarray, shape: tuple) -> np.ndarray:
+    """(N, C·H·W) -> (N, H, W, C)."""
+    n, h, w, c = shape
+    return dout.reshape(n, c, h, w).transpose(0, 2, 3, 1)
+
+
+def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> tuple[np.ndarray, tuple]:
+    """x (N, F_in), weight (F_out, F_in), bias (F_out,) -> (N, F_out)."""
+    out = (weight @ x.T).T  # for a small batch this orientation is the faster GEMM
+    if bias is not None:
+        out += bias
+    return out, (x, weight, bias is not None)
+
+
+def linear_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """dout (N, F_out) -> dx (N, F_in), dweight (F_out, F_in), dbias (F_out,) or None."""
+    x, weight, has_bias = cache
+    return dout @ weight, dout.T @ x, np.ones(len(dout), dout.dtype) @ dout if has_bias else None

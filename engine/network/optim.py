@@ -1,0 +1,52 @@
+"""SGD with momentum and weight decay, step for step as torch.optim.SGD."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.errors import CnnError
+
+
+class SGD:
+    """torch.optim.SGD(params, lr, momentum, dampening, weight_decay, nesterov).
+
+    For each parameter p with gradient g:
+        g ← g + weight_decay·p
+        v ← g on the first step, else momentum·v + (1 − dampening)·g
+        g ← g + momentum·v if nesterov else v
+        p ← p − lr·g
+    The parameters are updated in place, so the Network sees the new values.
+    """
+
+    def __init__(
+        self, parameters: dict[str, np.ndarray], lr: float = 0.01, momentum: float = 0.0,
+        dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+    ) -> None:
+        if not lr > 0:
+            raise CnnError(f"learning rate must be positive, got {lr}")
+        if not 0 <= momentum < 1:
+            raise CnnError(f"momentum must be in [0, 1), got {momentum}")
+        if weight_decay < 0:
+            raise CnnError(f"weight decay must be 0 or more, got {weight_decay}")
+        if nesterov and (momentum == 0 or dampening != 0):
+            raise CnnError("Nesterov momentum needs momentum > 0 and no dampening")
+        self.parameters = parameters
+        self.lr, self.momentum, self.dampening = lr, momentum, dampening
+        self.weight_decay, self.nesterov = weight_decay, nesterov
+        self.velocity: dict[str, np.ndarray] = {}
+
+    def step(self, grads: dict[str, np.ndarray]) -> None:
+        """Update every parameter that has a gradient."""
+        for key, param in self.parameters.items():
+            grad = grads[key]
+            if self.weight_decay:
+                grad = grad + param.dtype.type(self.weight_decay) * param
+            if self.momentum:
+                velocity = self.velocity.get(key)
+                if velocity is None:
+                    velocity = self.velocity[key] = np.array(grad, dtype=param.dtype)
+                else:
+                    velocity *= self.momentum
+                    velocity += (1 - self.dampening) * grad
+                grad = grad + self.momentum * velocity if self.nesterov else velocity
+            param -= param.dtype.type(self.lr) * grad

@@ -1,0 +1,122 @@
+"""The summary, train and bench commands through tui.cli.main: exit 0 on success, 2 with one line on a mistake."""
+
+from __future__ import annotations
+
+
+import numpy as np
+import pytest
+
+import tui.cli
+import tui.commands.train as train_command
+from engine.network import load
+
+TINY = """
+title = "tiny"
+op = "network"
+input_shape = [3, 32, 32]
+[[layer]]
+type = "conv"
+name = "conv1"
+out_channels = 2
+kernel = 3
+stride = 2
+[[layer]]
+type = "batchnorm"
+name = "bn1"
+[[layer]]
+type = "relu"
+[[layer]]
+type = "maxpool"
+size = 4
+[[layer]]
+type = "flatten"
+[[layer]]
+type = "linear"
+name = "fc1"
+out_features = 10
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY, encoding="utf-8")
+    return str(path)
+
+
+def test_summary_of_the_lecture_network(capsys):
+    assert tui.cli.main(["summary", "seed_convnet"]) == 0
+    out = capsys.readouterr().out
+    assert "fc1" in out and "2,097,408" in out and "128 × 8 × 8" in out
+
+
+def test_summary_of_the_as_printed_network_explains_the_error(capsys):
+    assert tui.cli.main(["summary", "seed_convnet_as_printed"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "two 2x2 poolings leave 128×8×8 = 8192 features, not 32768" in err
+
+
+def test_train_saves_weights_that_load_back(tiny, tmp_path, capsys):
+    weights = tmp_path / "w.npz"
+    code = tui.cli.main(["train", tiny, "--train-size", "40", "--test-size", "20", "--epochs", "2",
+                         "--batch-size", "8", "--save", str(weights)])
+    out = capsys.readouterr().out
+    assert code == 0 and "final test accuracy" in out and "per epoch" in out
+    load(tiny).load_weights(weights)
+
+
+def test_train_compare_batchnorm_shows_both_runs(tiny, capsys):
+    code = tui.cli.main(["train", tiny, "--train-size", "24", "--test-size", "8", "--epochs", "1",
+                         "--batch-size", "8", "--compare-batchnorm"])
+    out = capsys.readouterr().out
+    assert code == 0 and "with batch norm" in out and "without batch norm" in out and "steps" in out
+
+
+def test_ctrl_c_stops_and_keeps_what_was_trained(tiny, tmp_path, monkeypatch, capsys):
+    real_train = train_command.train
+
+    def interrupted(*args, **kwargs):
+        for index, record in enumerate(real_train(*args, **kwargs)):
+            if index == 2:
+                raise KeyboardInterrupt
+            yield record
+
+    monkeypatch.setattr(train_command, "train", interrupted)
+    weights = tmp_path / "w.npz"
+    code = tui.cli.main(["train", tiny, "--train-size", "64", "--test-size", "8", "--batch-size", "8",
+                         "--save", str(weights)])
+    out = capsys.readouterr().out
+    assert code == 130 and "interrupted" in out and "after 2 steps" in out
+    trained = load(tiny)
+    trained.load_weights(weights)
+    assert not np.array_equal(trained.state["fc1.weight"], load(tiny).state["fc1.weight"])
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "--data", "nowhere.bin"], "no such CIFAR-10 file"),
+    (["train", "--save", "/no/such/folder/w.npz"], "does not exist"),
+    (["train", "--epochs", "0", "--train-size", "4", "--test-size", "2"], "epochs ≥ 1"),
+    (["train", "seed_convnt"], 'did you mean "seed_convnet"'),
+    (["bench", "--batch-size", "1"], "--batch-size ≥ 2"),
+])
+def test_mistakes_exit_2_with_one_line(argv, message, capsys):
+    assert tui.cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_bench_prints_its_figures(tiny, capsys):
+    assert tui.cli.main(["bench", tiny, "--batch-size", "4", "--repeats", "1", "--no-torch"]) == 0
+    out = capsys.readouterr().out
+    for figure in ("forward", "training step", "GFLOP/s", "matrix multiply", "step-by-step", "peak memory"):
+        assert figure in out
+
+
+def test_train_on_a_cifar10_binary_folder(tiny, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    for name, count in (("data_batch_1.bin", 24), ("test_batch.bin", 8)):
+        labels = rng.integers(0, 10, (count, 1), dtype=np.uint8)
+        np.concatenate([labels, rng.integers(0, 256, (count, 3072), dtype=np.uint8)], axis=1).tofile(tmp_path / name)
+    code = tui.cli.main(["train", tiny, "--data", str(tmp_path), "--epochs", "1", "--batch-size", "8"])
+    out = capsys.readouterr().out
+    assert code == 0 and "24 training and 8 test images" in out

@@ -1,0 +1,133 @@
+"""Every layer's backward against central differences in float64."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from network_helpers import SMALL_CONVNET, numerical_gradient
+
+from engine.network import Network
+from engine.network import layers as F
+from engine.network.loss import cross_entropy
+from engine.shapes import output_hw
+
+rng = np.random.default_rng(7)
+
+
+def check(forward, backward, inputs: dict[str, np.ndarray], tolerance: float = 1e-6) -> None:
+    """forward(**inputs) -> (out, cache); backward(dout, cache) -> gradients in the order of inputs."""
+    out, _ = forward(**inputs)
+    weights = rng.standard_normal(out.shape)
+
+    def loss() -> float:
+        return float(np.sum(forward(**inputs)[0] * weights))
+
+    _, cache = forward(**inputs)
+    analytic = backward(weights, cache)
+    for (name, array), grad in zip(inputs.items(), analytic):
+        expected = numerical_gradient(loss, array)
+        np.testing.assert_allclose(grad, expected, rtol=tolerance, atol=tolerance, err_msg=name)
+
+
+@pytest.mark.parametrize("channels", [3, 6])  # im2col by channel planes (few channels) and by rows
+@pytest.mark.parametrize("stride,padding,dilation,bias", [
+    ((1, 1), (1, 1), (1, 1), True),
+    ((2, 1), (0, 2), (1, 1), False),
+    ((1, 2), (1, 0), (2, 1), True),
+])
+def test_conv_gradients(stride, padding, dilation, bias, channels):
+    x = rng.standard_normal((2, 6, 7, channels))
+    weight = rng.standard_normal((4, channels, 3, 2))
+    out_hw = output_hw((6, 7), (3, 2), stride, padding, dilation)
+    inputs = {"x": x, "weight": weight} | ({"bias": rng.standard_normal(4)} if bias else {})
+
+    def forward(x, weight, bias=None):
+        return F.conv_forward(x, weight, bias, stride, padding, dilation, out_hw)
+
+    def backward(dout, cache):
+        dx, dweight, dbias = F.conv_backward(dout, cache)
+        return (dx, dweight, dbias) if bias else (dx, dweight)
+
+    check(forward, backward, inputs)
+
+
+def test_conv_without_input_gradient_gives_the_same_weight_gradient():
+    x, weight = rng.standard_normal((2, 5, 5, 3)), rng.standard_normal((4, 3, 3, 3))
+    out, cache = F.conv_forward(x, weight, None, (1, 1), (1, 1), (1, 1), (5, 5))
+    dout = rng.standard_normal(out.shape)
+    full, skipped = F.conv_backward(dout, cache), F.conv_backward(dout, cache, need_dx=False)
+    assert skipped[0] is None
+    np.testing.assert_array_equal(full[1], skipped[1])
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5, 3), (6, 4)])
+def test_batchnorm_gradients(shape):
+    x = rng.standard_normal(shape) * 3 + 1
+    gamma, beta = rng.standard_normal(shape[-1]), rng.standard_normal(shape[-1])
+
+    def forward(x, gamma, beta):
+        mean, var = np.zeros(shape[-1]), np.ones(shape[-1])
+        return F.batchnorm_forward(x, gamma, beta, mean, var, True, 0.1, 1e-5)
+
+    check(forward, F.batchnorm_backward, {"x": x, "gamma": gamma, "beta": beta})
+
+
+def test_relu_gradient():
+    x = rng.standard_normal((2, 3, 4, 5))
+    check(F.relu_forward, lambda dout, out: (F.relu_backward(dout, out),), {"x": x})
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1)),
+                                                   ((2, 3), (1, 2), (1, 0))])
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_pool_gradients(kind, kernel, stride, padding):
+    x = rng.standard_normal((2, 7, 6, 3))
+    out_hw = output_hw((7, 6), kernel, stride, padding, (1, 1))
+    forward = F.maxpool_forward if kind == "max" else F.avgpool_forward
+    backward = F.maxpool_backward if kind == "max" else F.avgpool_backward
+    check(lambda x: forward(x, kernel, stride, padding, out_hw), lambda d, c: (backward(d, c),), {"x": x})
+
+
+def test_maxpool_sends_a_tie_to_the_first_maximum_like_pytorch():
+    x = np.zeros((1, 2, 2, 1))
+    out, cache = F.maxpool_forward(x, (2, 2), (2, 2), (0, 0), (1, 1))
+    dx = F.maxpool_backward(np.ones_like(out), cache)
+    assert dx[0, :, :, 0].tolist() == [[1, 0], [0, 0]]
+
+
+def test_flatten_and_linear_gradients():
+    x = rng.standard_normal((3, 2, 2, 4))
+    check(F.flatten_forward, lambda d, c: (F.flatten_backward(d, c),), {"x": x})
+    check(F.linear_forward, F.linear_backward,
+          {"x": rng.standard_normal((3, 5)), "weight": rng.standard_normal((4, 5)), "bias": rng.standard_normal(4)})
+
+
+def test_flatten_orders_features_like_torch_flatten():
+    nchw = np.arange(2 * 3 * 2 * 2).reshape(2, 3, 2, 2)
+    flat, _ = F.flatten_forward(nchw.transpose(0, 2, 3, 1))
+    np.testing.assert_array_equal(flat, nchw.reshape(2, -1))
+
+
+def test_cross_entropy_gradient_and_value():
+    logits, labels = rng.standard_normal((4, 5)), np.array([0, 4, 2, 2])
+    loss, dlogits = cross_entropy(logits, labels)
+    expected = np.mean(np.log(np.exp(logits).sum(1)) - logits[np.arange(4), labels])
+    assert loss == pytest.approx(expected)
+    np.testing.assert_allclose(dlogits, numerical_gradient(lambda: cross_entropy(logits, labels)[0], logits),
+                               atol=1e-8)
+
+
+def test_cross_entropy_is_stable_for_huge_logits():
+    loss, dlogits = cross_entropy(np.array([[1000.0, 0.0]], dtype=np.float32), np.array([1]))
+    assert loss == pytest.approx(1000.0) and np.all(np.isfinite(dlogits))
+
+
+def test_whole_network_gradients_in_float64():
+    network = Network([3, 8, 8], SMALL_CONVNET, seed=1, dtype=np.float64)
+    x, labels = rng.standard_normal((3, 3, 8, 8)), np.array([0, 3, 4])
+    # running statistics change on every training forward; they do not enter the loss
+    loss, dlogits = cross_entropy(network.forward(x), labels)
+    network.backward(dlogits)
+    for key in ("conv1.weight", "bn1.weight", "bn2.bias", "fc1.bias", "fc2.weight"):
+        expected = numerical_gradient(lambda: cross_entropy(network.forward(x), labels)[0], network.state[key])
+        np.testing.assert_allclose(network.grads[key], expected, rtol=1e-5, atol=1e-7, err_msg=key)
