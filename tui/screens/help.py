@@ -19,7 +19,10 @@ Batch norm: one channel of the whole mini-batch; elements summed so far are unde
 current one reversed; μ, σ², then y = (x − μ)/√(σ² + ε)·γ + β fills the output batch; its mean \
 and standard deviation at the end. Training and eval mode are explained below the grids.
 ReLU: max(0, x) element by element.
-Pipelines: the stage bar shows where you are; stepping past a stage's last step enters the next."""
+Pipelines: the stage bar shows where you are; stepping past a stage's last step enters the next.
+Edit mode (e): a cell cursor (reversed and underlined) on the input, the kernel, the bias and the \
+batch-norm batch and vectors; the EDIT line names the cell and its value. Type a number and Enter; \
+every edit re-traces at once and can be undone (ctrl+z); a refused edit says why and changes nothing."""
 
 
 def keys_table(groups: list[tuple[str, list[Binding]]], key_display) -> Table:
