@@ -21,6 +21,7 @@ from engine.errors import CnnError
 from engine.trace import Trace
 from tui.screens.dialogs import SamplePicker
 from tui.screens.help import HelpScreen
+from tui.screens.network import NetworkScreen, open_network
 from tui.screens.stepper import StepperScreen
 
 #: Projector-friendly themes: pure black/white backgrounds, saturated highlights.
@@ -50,32 +51,42 @@ class CnnApp(App[int]):
     BINDINGS = [
         Binding("o", "open", "Open", tooltip="Open another sample (shipped or in this folder)"),
         Binding("t", "toggle_theme", "Theme", tooltip="Switch between the dark and the light theme"),
+        Binding("w", "network", "Network", tooltip="The lecture's whole network (seed_convnet): layers, "
+                "feature maps, training"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="Keys and views"),
         Binding("q", "quit", "Quit", tooltip="Quit"),
     ]
 
-    def __init__(self, sample: samples.Sample, trace: Trace, *, theme: str = DARK) -> None:
+    def __init__(self, sample: samples.Sample | None, trace: Trace | None = None, *, theme: str = DARK,
+                 network: Path | None = None) -> None:
+        """Open on sample's trace, or on the network view of the network sample file `network`."""
         super().__init__()
         for custom in THEMES:
             self.register_theme(custom)
         self.theme = theme
         self._first = (sample, trace)
+        self._first_network = network
 
     def on_mount(self) -> None:
-        self.push_screen(StepperScreen(*self._first))
+        if self._first_network is not None:
+            self.push_screen(open_network(self._first_network))
+        else:
+            self.push_screen(StepperScreen(*self._first))
 
     # ------------------------------------------------------------ samples
 
     def open_sample(self, path: Path) -> bool:
         """Load, trace and show path; on a user's mistake notify and keep the current view."""
         try:
-            sample = samples.load(path)
-            trace = sample.trace()
+            if samples.sample_op(path) == "network":
+                stepper: Screen = open_network(path)
+            else:
+                sample = samples.load(path)
+                stepper = StepperScreen(sample, sample.trace())
         except CnnError as error:
             self.notify(str(error), title="Cannot open this sample", severity="error", timeout=10)
             return False
-        stepper = StepperScreen(sample, trace)
-        if isinstance(self.screen, StepperScreen):
+        if isinstance(self.screen, (StepperScreen, NetworkScreen)):
             self.switch_screen(stepper)
         else:
             self.push_screen(stepper)
@@ -91,12 +102,23 @@ class CnnApp(App[int]):
 
         self.push_screen(SamplePicker(), chosen)
 
+    def action_network(self) -> None:
+        """Open the lecture's network; from a stepper it comes on top, so Escape returns."""
+        if isinstance(self.screen, NetworkScreen):
+            return
+        try:
+            self.push_screen(open_network(samples.resolve("seed_convnet")))
+        except CnnError as error:
+            self.notify(str(error), title="Cannot open the network", severity="error", timeout=10)
+
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen([("Stepping", StepperScreen.BINDINGS), ("App", self.BINDINGS)]))
+            view = ("Network view", NetworkScreen.BINDINGS) if isinstance(self.screen, NetworkScreen) \
+                else ("Stepping", StepperScreen.BINDINGS)
+            self.push_screen(HelpScreen([view, ("App", self.BINDINGS)]))
 
     # ------------------------------------------------------------ command palette
 
@@ -104,8 +126,8 @@ class CnnApp(App[int]):
         """Textual's own commands, then every key binding of the app and the stepper by name."""
         yield from super().get_system_commands(screen)
         bindings = list(self.BINDINGS)
-        if isinstance(screen, StepperScreen):
-            bindings = list(StepperScreen.BINDINGS) + bindings
+        if isinstance(screen, (StepperScreen, NetworkScreen)):
+            bindings = list(type(screen).BINDINGS) + bindings
         for binding in bindings:
             if binding.action == "quit":
                 continue  # Textual already offers Quit
@@ -116,7 +138,18 @@ class CnnApp(App[int]):
 
 def run(sample: str | None) -> int:
     """Open SAMPLE (a shipped name or a path; None = the lecture's 5x5 example). CnnError propagates."""
-    loaded = samples.load(samples.resolve(sample))
-    app = CnnApp(loaded, loaded.trace())
+    path = samples.resolve(sample)
+    if samples.sample_op(path) == "network":
+        from engine.network import load
+        from engine.network.model import LayerError
+
+        try:
+            load(path)  # a mistake other than a layer that does not fit ends here, with one line
+        except LayerError:
+            pass  # the view opens with the failing layer marked
+        app = CnnApp(None, network=path)
+    else:
+        loaded = samples.load(path)
+        app = CnnApp(loaded, loaded.trace())
     app.run()
     return app.return_code or 0
