@@ -33,6 +33,7 @@ from engine.network.model import BatchNorm, Conv, Layer, LayerError, Linear, Net
 from engine.numbers import fmt
 from engine.shapes import output_size_formula
 from tui.screens.stepper import StepperScreen
+from tui.screens.training import TrainingConfig, TrainingScreen
 from tui.widgets.heatmap import Scale, Thumbnails, Tile, ZoomMap, image_rgb, scale_text
 from tui.widgets.layer_table import LayerTable, dims
 from tui.widgets.matrix import MatrixGrid
@@ -163,6 +164,8 @@ class NetworkScreen(Screen):
         self.path = path
         self.input_shape = network.input_shape if network is not None else tuple(input_shape)
         self.cursor = (0, 0)
+        self.training_config = TrainingConfig()
+        """What `r` trains on (tests make it small)."""
         self.x = np.zeros((0,) + self.input_shape, np.float32)
         self.labels = np.zeros(0, np.int64)
         self.logits = np.zeros((0, 0), np.float32)
@@ -615,13 +618,11 @@ class NetworkScreen(Screen):
         if self.error is not None or self.network is None:
             self.notify("this network cannot be built, so it cannot be trained", severity="warning")
             return
-        from tui.screens.training import TrainingScreen
-
         def trained(_: object) -> None:
             self.run_batch()
             self._show()
 
-        self.app.push_screen(TrainingScreen(self.network, self.x), trained)
+        self.app.push_screen(TrainingScreen(self.network, self.x, self.training_config), trained)
 
 
 

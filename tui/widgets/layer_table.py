@@ -87,3 +87,7 @@ class LayerTable(DataTable, can_focus=False):
             self.move_cursor(row=cursor)
         elif self.failing is not None:
             self.move_cursor(row=self.failing)
+
+    def text(self, row: int, column: str) -> str:
+        """What a cell shows, by row number and column name ('layer', 'output', 'params', ...)."""
+        return str(self.get_row_at(row)[self.get_column_index(column)])
