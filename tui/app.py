@@ -58,18 +58,20 @@ class CnnApp(App[int]):
     ]
 
     def __init__(self, sample: samples.Sample | None, trace: Trace | None = None, *, theme: str = DARK,
-                 network: Path | None = None) -> None:
-        """Open on sample's trace, or on the network view of the network sample file `network`."""
+                 network: Path | None = None, data: str = "synthetic") -> None:
+        """Open on sample's trace, or on the network view of the network sample file `network`
+        (which trains on `data`: "synthetic", a CIFAR-10 binary folder or file, or an .npz)."""
         super().__init__()
         for custom in THEMES:
             self.register_theme(custom)
         self.theme = theme
         self._first = (sample, trace)
         self._first_network = network
+        self.training_data = data
 
     def on_mount(self) -> None:
         if self._first_network is not None:
-            self.push_screen(open_network(self._first_network))
+            self.push_screen(open_network(self._first_network, self.training_data))
         else:
             self.push_screen(StepperScreen(*self._first))
 
@@ -79,7 +81,7 @@ class CnnApp(App[int]):
         """Load, trace and show path; on a user's mistake notify and keep the current view."""
         try:
             if samples.sample_op(path) == "network":
-                stepper: Screen = open_network(path)
+                stepper: Screen = open_network(path, self.training_data)
             else:
                 sample = samples.load(path)
                 stepper = StepperScreen(sample, sample.trace())
@@ -107,7 +109,7 @@ class CnnApp(App[int]):
         if isinstance(self.screen, NetworkScreen):
             return
         try:
-            self.push_screen(open_network(samples.resolve("seed_convnet")))
+            self.push_screen(open_network(samples.resolve("seed_convnet"), self.training_data))
         except CnnError as error:
             self.notify(str(error), title="Cannot open the network", severity="error", timeout=10)
 
@@ -136,8 +138,10 @@ class CnnApp(App[int]):
                                 partial(self.run_action, binding.action, screen))
 
 
-def run(sample: str | None) -> int:
-    """Open SAMPLE (a shipped name or a path; None = the lecture's 5x5 example). CnnError propagates."""
+def run(sample: str | None, data: str = "synthetic") -> int:
+    """Open SAMPLE (a shipped name or a path; None = the lecture's 5x5 example). CnnError propagates.
+
+    data: what the network view trains on."""
     path = samples.resolve(sample)
     if samples.sample_op(path) == "network":
         from engine.network import load
@@ -147,7 +151,7 @@ def run(sample: str | None) -> int:
             load(path)  # a mistake other than a layer that does not fit ends here, with one line
         except LayerError:
             pass  # the view opens with the failing layer marked
-        app = CnnApp(None, network=path)
+        app = CnnApp(None, network=path, data=data)
     else:
         loaded = samples.load(path)
         app = CnnApp(loaded, loaded.trace())

@@ -262,3 +262,15 @@ async def test_training_to_the_end_and_the_batch_norm_comparison():
         assert [run.label for run in training.runs] == ["with batch norm", "without batch norm"]
         assert all(len(run.losses) == 2 and len(run.epochs) == 1 for run in training.runs)
         assert training.query_one("#loss-1") is not None
+
+
+async def test_training_on_a_missing_data_file_says_why_and_keeps_the_view(tmp_path):
+    app = CnnApp(None, network=samples.resolve("seed_convnet"), data=str(tmp_path / "missing.npz"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, TrainingScreen))
+        training = app.screen
+        await until(pilot, lambda: training.state == "stopped")
+        assert any("missing.npz" in n.message for n in app._notifications)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, NetworkScreen))

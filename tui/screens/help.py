@@ -19,7 +19,8 @@ Batch norm: one channel of the whole mini-batch; elements summed so far are unde
 current one reversed; μ, σ², then y = (x − μ)/√(σ² + ε)·γ + β fills the output batch; its mean \
 and standard deviation at the end. Training and eval mode are explained below the grids.
 ReLU: max(0, x) element by element.
-Pipelines: the stage bar shows where you are; stepping past a stage's last step enters the next."""
+Pipelines: the stage bar shows where you are; stepping past a stage's last step enters the next.
+Network view (w, or a network sample): the layer table, the batch's images in colour and every channel as a heat-map thumbnail; s opens the stepper on the chosen cell; r trains live (docs/NETWORK_VIEW.md)."""
 
 
 def keys_table(groups: list[tuple[str, list[Binding]]], key_display) -> Table:

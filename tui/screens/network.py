@@ -450,16 +450,17 @@ class NetworkScreen(Screen):
         name = failing.get("name", failing.get("type", "?"))
         self.query_one("#picture-title", Static).update(f"✗ layer {error.layer + 1} \"{name}\" cannot be built")
         self.query_one("#scale", Static).update("")
-        lines = ["How the shapes flow, layer by layer (per image):",
+        why = str(error).split(": ", 2)[-1]  # the message without the file and layer it names
+        lines = ["Why:", f"  {why}", "", "How the shapes flow, layer by layer (per image):",
                  f"  input      {dims(self.input_shape)}"]
         for row in error.rows:
             lines.append(f"  {row.name:<10} {dims(row.output_shape)}")
-        lines.append(f"  {name:<10} ✗")
-        lines += ["", "Why:", "  " + str(error).split(": ", 2)[-1], "",
-                  "The batch path cannot run this network. Fix the file (or leave the number out "
-                  "and let the shapes be inferred); w opens the lecture's corrected network."]
+        lines += [f"  {name:<10} ✗", ""]
+        lines.append("The batch path cannot run this network. Fix the file (or leave the number out "
+                     "and let the shapes be inferred); w opens the lecture's corrected network.")
         self.query_one("#error-text", Static).update("\n".join(lines))
-        self.query_one("#layer-info", Static).update(str(error))
+        self.query_one("#layer-info", Static).update(f"{self.path.name if self.path else ''}: "
+                                                     f"layer {error.layer + 1} \"{name}\" does not fit (see above)")
 
     def layer_info(self) -> str:
         """One or two lines on the selected layer: what it computes, with the numbers filled in."""
@@ -626,12 +627,14 @@ class NetworkScreen(Screen):
 
 
 
-def open_network(path: Path) -> NetworkScreen:
+def open_network(path: Path, data: str = "synthetic") -> NetworkScreen:
     """The network view of a network sample; a layer that does not fit opens it with that layer
     marked and the arithmetic explained. Other mistakes in the file raise CnnError."""
     from engine.network import load
 
     try:
-        return NetworkScreen(load(path), path=Path(path))
+        screen = NetworkScreen(load(path), path=Path(path))
+        screen.training_config.data = data
+        return screen
     except LayerError as error:
         return NetworkScreen(None, error=error, input_shape=error.input_shape, path=Path(path))

@@ -69,10 +69,13 @@ class LayerTable(DataTable, can_focus=False):
         self.failing = None
         if failing is not None and spec is not None:
             self.failing = failing + 1
-            for index in range(failing, len(spec)):
-                table = spec[index]
-                name = str(table.get("name", table.get("type", "?")))
+            counts: dict[str, int] = {}
+            for index, table in enumerate(spec):
                 kind = str(table.get("type", "?"))
+                counts[kind] = counts.get(kind, 0) + 1
+                if index < failing:
+                    continue
+                name = str(table.get("name", f"{kind}{counts[kind]}"))  # unnamed: as the engine names them
                 if index == failing:
                     cells = row_cells(index + 1, f"✗ {name}", kind, "✗ no fit", "", "", "bold reverse")
                 else:
