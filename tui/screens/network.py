@@ -319,7 +319,7 @@ class NetworkScreen(Screen):
     def watch_mode(self) -> None:
         self.query_one("#picture-area", ContentSwitcher).current = self.mode
         # On a narrow terminal the enlarged map needs the table's room.
-        self.set_class(self.mode == "zoom" and self.compact, "zoom-compact")
+        self.set_class(self.mode in ("zoom", "stats") and self.compact, "zoom-compact")
         self._show()
 
     def _show(self) -> None:
@@ -428,8 +428,8 @@ class NetworkScreen(Screen):
         assert isinstance(layer, BatchNorm)
         table = self.query_one("#stats", StatsTable)
         table.clear(columns=True)
-        for column in ("channel", "batch μ", "batch σ²", "after: mean", "after: std", "running μ",
-                       "running σ²", "γ", "β"):
+        for column in ("ch", "batch μ", "batch σ²", "out mean", "out std", "running μ", "running σ²",
+                       "γ", "β"):
             table.add_column(column, key=column)
         for c, s in enumerate(self.stats()):
             table.add_row(*[Text(t, justify="right") for t in (

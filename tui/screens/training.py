@@ -144,11 +144,16 @@ class TrainingScreen(Screen[None]):
     #plots > Vertical { width: 1fr; }
     #plots LinePlot { padding: 0 1; }
     #maps-title { height: 1; padding: 0 1; text-style: bold; }
+    #plots LinePlot { min-height: 4; }
+    TrainingScreen.compare.short #maps-title, TrainingScreen.compare.short #train-maps { display: none; }
     #train-maps { height: 1fr; min-height: 6; padding: 0 1; }
     """
 
     def on_mount(self) -> None:
         self.start()
+
+    def on_resize(self) -> None:
+        self.set_class(self.app.size.height < 40, "short")
 
     # ------------------------------------------------------------ runs
 
@@ -160,18 +165,20 @@ class TrainingScreen(Screen[None]):
                             classes=self.network.classes, seed=self.network.seed, source=self.network.source)
             networks = [fresh, fresh.without_batchnorm()]
             self.runs = [Run("with batch norm"), Run("without batch norm")]
-            what = "fresh copies of the network with and without batch norm (same seed, one step each in turn)"
+            what = "fresh copies with and without batch norm (same seed, a step of each in turn)"
         else:
             networks = [self.network]
             self.runs = [Run("loss")]
-            what = "the network of the view (its weights change)"
+            what = "the view's network (its weights change)"
         self.query_one("#train-title", Static).update(
-            f"Training {what}: {config.data} data, {config.train_size} images, {config.epochs} epoch(s), "
+            f"Training {what}: {config.data} data, {config.train_size} images × {config.epochs} epoch(s), "
             f"batch {config.batch_size}, lr {fmt(config.lr)}, momentum {fmt(config.momentum)}, seed {config.seed}")
+        # Four plots need the room of the feature maps on a small terminal.
+        self.set_class(self.compare, "compare")
         plots = self.query_one("#plots", Horizontal)
         plots.remove_children()
         if self.compare:
-            plots.mount_all([Vertical(LinePlot(f"{run.label}: loss", id=f"loss-{k}"),
+            plots.mount_all([Vertical(LinePlot(run.label, id=f"loss-{k}"),
                                       LinePlot("accuracy", low=0, high=1, id=f"accuracy-{k}"))
                              for k, run in enumerate(self.runs)])
         else:
