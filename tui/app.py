@@ -23,6 +23,7 @@ from tui.screens.dialogs import SamplePicker
 from tui.screens.help import HelpScreen
 from tui.screens.network import NetworkScreen, open_network
 from tui.screens.stepper import StepperScreen
+from tui.screens.training import TrainingScreen
 
 #: Projector-friendly themes: pure black/white backgrounds, saturated highlights.
 THEMES = (
@@ -51,7 +52,8 @@ class CnnApp(App[int]):
     BINDINGS = [
         Binding("o", "open", "Open", tooltip="Open another sample (shipped or in this folder)"),
         Binding("t", "toggle_theme", "Theme", tooltip="Switch between the dark and the light theme"),
-        Binding("w", "network", "Network", tooltip="The lecture's whole network (seed_convnet): layers, "
+        # Not in the footer (the stepper's footer stays as it was); in the help and the palette.
+        Binding("w", "network", "Network", show=False, tooltip="The lecture's whole network (seed_convnet): layers, "
                 "feature maps, training"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="Keys and views"),
         Binding("q", "quit", "Quit", tooltip="Quit"),
@@ -118,8 +120,9 @@ class CnnApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            view = ("Network view", NetworkScreen.BINDINGS) if isinstance(self.screen, NetworkScreen) \
-                else ("Stepping", StepperScreen.BINDINGS)
+            views = {NetworkScreen: "Network view", TrainingScreen: "Training"}
+            kind = type(self.screen)
+            view = (views[kind], kind.BINDINGS) if kind in views else ("Stepping", StepperScreen.BINDINGS)
             self.push_screen(HelpScreen([view, ("App", self.BINDINGS)]))
 
     # ------------------------------------------------------------ command palette
@@ -128,7 +131,7 @@ class CnnApp(App[int]):
         """Textual's own commands, then every key binding of the app and the stepper by name."""
         yield from super().get_system_commands(screen)
         bindings = list(self.BINDINGS)
-        if isinstance(screen, (StepperScreen, NetworkScreen)):
+        if isinstance(screen, (StepperScreen, NetworkScreen, TrainingScreen)):
             bindings = list(type(screen).BINDINGS) + bindings
         for binding in bindings:
             if binding.action == "quit":

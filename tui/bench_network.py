@@ -15,17 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import statistics
-import subprocess
 import sys
 import time
-import uuid
-from pathlib import Path
 
 from engine import samples
 from tui.app import CnnApp
-from tui.bench_ui import FrameClock, summary
+from tui.bench_ui import FrameClock, first_frame_in_tmux, summary
 from tui.screens.training import TrainingScreen
 
 
@@ -97,27 +93,6 @@ async def while_training(size: tuple[int, int], seconds: float) -> tuple[float, 
     return fps, steps / elapsed, latencies
 
 
-def first_frame_in_tmux(size: tuple[int, int]) -> float | None:
-    """Launch `python -m tui.cli seed_convnet` to the layer table on a tmux screen, in ms."""
-    if shutil.which("tmux") is None:
-        return None
-    server = f"cnn-tui-bench-{uuid.uuid4().hex[:8]}"
-    root = Path(__file__).resolve().parents[1]
-    start = time.perf_counter()
-    subprocess.run(["tmux", "-L", server, "new-session", "-d", "-s", "a", "-x", str(size[0]), "-y",
-                    str(size[1]), "-c", str(root), f"{sys.executable} -m tui.cli seed_convnet"], check=True)
-    try:
-        while time.perf_counter() - start < 30:
-            screen = subprocess.run(["tmux", "-L", server, "capture-pane", "-p", "-t", "a"],
-                                    capture_output=True, text=True).stdout
-            if "mult-adds" in screen and "▀" in screen:
-                return (time.perf_counter() - start) * 1000
-            time.sleep(0.005)
-        return None
-    finally:
-        subprocess.run(["tmux", "-L", server, "kill-server"], capture_output=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tui.bench_network", description=__doc__.splitlines()[0])
     parser.add_argument("--presses", type=int, default=30, help="presses per key (default 30)")
@@ -127,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     size = tuple(int(v) for v in args.size.lower().split("x"))
     print(f"cnn-tui network view benchmark, terminal {size[0]}x{size[1]}")
     print(f"{'start → first frame, in process':<40} {asyncio.run(first_frame(size)):6.1f} ms")
-    launched = first_frame_in_tmux(size)
+    launched = first_frame_in_tmux(size, "seed_convnet", lambda screen: "mult-adds" in screen and "▀" in screen)
     print(f"{'start → first frame, launched in tmux':<40} "
           + ("(tmux not available)" if launched is None else f"{launched:6.1f} ms"))
     print(summary("→ next channel (conv1) → repaint", asyncio.run(key_to_repaint("right", "left", args.presses, size))))

@@ -274,3 +274,15 @@ async def test_training_on_a_missing_data_file_says_why_and_keeps_the_view(tmp_p
         assert any("missing.npz" in n.message for n in app._notifications)
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, NetworkScreen))
+
+
+async def test_help_and_the_palette_list_the_network_views_keys():
+    app = network_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        help_screen = app.screen
+        assert help_screen.groups[0][0] == "Network view"
+        await pilot.press("escape")
+        commands = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Open the stepper on the chosen cell's computation" in commands
+        assert any(title.startswith("The lecture's whole network") for title in commands)

@@ -125,9 +125,9 @@ class NetworkScreen(Screen):
     """The network's layer table and what every layer computed on a batch."""
 
     BINDINGS = [
-        Binding("up,k", "up", "Layer ↑", key_display="↑", tooltip="Previous layer (enlarged map: cell up)"),
-        Binding("down,j", "down", "Layer ↓", key_display="↓", tooltip="Next layer (enlarged map: cell down)"),
-        Binding("left,h", "left", "Channel", key_display="←",
+        Binding("up,k", "up", "Layer", key_display="↑↓", tooltip="Previous layer (enlarged map: cell up)"),
+        Binding("down,j", "down", "Next layer", show=False, tooltip="Next layer (enlarged map: cell down)"),
+        Binding("left,h", "left", "Channel", key_display="←→",
                 tooltip="Previous channel (input: image; enlarged map: cell left)"),
         Binding("right,l", "right", "Channel", key_display="→", show=False,
                 tooltip="Next channel (input: image; enlarged map: cell right)"),
@@ -135,7 +135,7 @@ class NetworkScreen(Screen):
                 tooltip="Previous page of thumbnails (enlarged map: previous channel)"),
         Binding("pagedown", "next_page", "Next page", show=False,
                 tooltip="Next page of thumbnails (enlarged map: next channel)"),
-        Binding("left_square_bracket", "previous_image", "Image", key_display="[",
+        Binding("left_square_bracket", "previous_image", "Image", key_display="[ ]",
                 tooltip="Previous image of the batch"),
         Binding("right_square_bracket", "next_image", "Next image", key_display="]", show=False,
                 tooltip="Next image of the batch"),
@@ -313,6 +313,7 @@ class NetworkScreen(Screen):
         if self.mode == "thumbnails" and self.layer > 0:
             self.query_one(Thumbnails).select(self.channel)
             self._show_titles()
+            self.query_one("#layer-info", Static).update(self.layer_info())
         else:
             self._show()
 

@@ -152,12 +152,14 @@ class Thumbnails(Widget, can_focus=False):
         self._side = 16
         self._what = "channel"
         self._strips: list[Strip] | None = None
-        self._page = (0, 0)
+        self._pictures: dict[int, list[list[Segment]]] = {}
+        """Half-block lines of each tile drawn so far (moving the selection reuses them)."""
 
     def show(self, tiles: list[Tile], selected: int, *, side: int = 16, what: str = "channel") -> None:
         """Draw tiles as side×side-pixel thumbnails (side/2 lines high), tiles[selected] marked."""
         self._tiles, self._selected, self._side, self._what = tiles, selected, max(4, side), what
         self._strips = None
+        self._pictures = {}
         self.refresh()
 
     def select(self, selected: int) -> None:
@@ -208,7 +210,7 @@ class Thumbnails(Widget, can_focus=False):
         side = self._side
         for row_start in range(first, last, columns):
             row = self._tiles[row_start:min(row_start + columns, last)]
-            pictures = [half_block_lines(resample(tile.rgb, side, side)) for tile in row]
+            pictures = [self._picture(row_start + k) for k in range(len(row))]
             for k in range((side + 1) // 2):
                 segments: list[Segment] = []
                 for picture in pictures:
@@ -222,6 +224,12 @@ class Thumbnails(Widget, can_focus=False):
                 segments += [Segment(label, selected_style if chosen else label_style), Segment(" ", base)]
             strips.append(Strip(segments).extend_cell_length(width, base).crop(0, width))
         return strips
+
+    def _picture(self, index: int) -> list[list[Segment]]:
+        if index not in self._pictures:
+            side = self._side
+            self._pictures[index] = half_block_lines(resample(self._tiles[index].rgb, side, side))
+        return self._pictures[index]
 
     def render_line(self, y: int) -> Strip:
         if self._strips is None:
