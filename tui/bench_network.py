@@ -71,9 +71,11 @@ async def while_training(size: tuple[int, int], seconds: float) -> tuple[float, 
             await pilot.pause(0.05)
         training = app.screen
         clock.frames.clear()
+        frames = 0
         steps_before, start = training.batches_done, time.perf_counter()
-        while time.perf_counter() - start < seconds:
+        while time.perf_counter() - start < seconds and training.state == "running":
             await pilot.pause(0.5)
+            frames += len(clock.frames)
             clock.frames.clear()
             pressed = time.perf_counter()
             await pilot.press("p")
@@ -82,11 +84,9 @@ async def while_training(size: tuple[int, int], seconds: float) -> tuple[float, 
             latencies.append((clock.frames[0] - pressed) * 1000)
             await pilot.press("p")
         elapsed = time.perf_counter() - start
+        frames += len(clock.frames)
         steps = training.batches_done - steps_before
-        frames_start = time.perf_counter()
-        clock.frames.clear()
-        await pilot.pause(2.0)
-        fps = len(clock.frames) / (time.perf_counter() - frames_start)
+        fps = frames / elapsed
         await pilot.press("s")
         if training.worker is not None:
             await training.worker.wait()

@@ -108,9 +108,14 @@ class LinePlot(Widget, can_focus=False):
             text.append("\n")
             label = labels[0] if row == 0 else labels[1] if row == plot_h - 1 else ""
             text.append(f"{label:>{margin - 1}} ┤" if label else " " * (margin - 1) + " │", axis)
-            for col in range(plot_w):
-                cell = chr(0x2800 + int(bits[row, col]))
-                who = int(owner[row, col])
-                text.append(cell, styles[who % 3] if who >= 0 else axis)
+            # One span per run of cells drawn by the same series: a few spans a row, not one a cell.
+            cells = "".join(chr(0x2800 + bit) for bit in bits[row].tolist())
+            owners = owner[row].tolist()
+            start = 0
+            for col in range(1, plot_w + 1):
+                if col == plot_w or owners[col] != owners[start]:
+                    who = owners[start]
+                    text.append(cells[start:col], styles[who % 3] if who >= 0 else axis)
+                    start = col
         text.append("\n" + " " * margin + "└" + "─" * plot_w, axis)
         return text
