@@ -3,12 +3,18 @@ batch-norm statistics and live training in a worker thread."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import uuid
+
 import numpy as np
 import pytest
 
 from engine import samples
 from engine.network.model import BatchNorm
 from tests.tui.conftest import make_app
+from tests.tui.test_tmux import ROOT, screen_until, tmux
 from tui.app import CnnApp
 from tui.screens.network import BridgeScreen, NetworkScreen
 from tui.screens.stepper import StepperScreen
@@ -286,3 +292,19 @@ async def test_help_and_the_palette_list_the_network_views_keys():
         commands = [command.title for command in app.get_system_commands(app.screen)]
         assert "Open the stepper on the chosen cell's computation" in commands
         assert any(title.startswith("The lecture's whole network") for title in commands)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
+def test_cnn_tui_opens_a_network_sample_in_a_real_terminal_and_steps_into_a_cell():
+    server = f"cnn-tui-test-{uuid.uuid4().hex[:8]}"
+    tmux(server, "new-session", "-d", "-s", "a", "-x", "100", "-y", "30", "-c", str(ROOT),
+         f"{sys.executable} -m tui.cli seed_convnet")
+    try:
+        first = screen_until(server, lambda text: "mult-adds" in text and "18.9M" in text)
+        assert "conv2" in first and "2.18M" in first, first
+        tmux(server, "send-keys", "-t", "a", "Down", "Enter", "s")
+        bridge = screen_until(server, lambda text: "batch path (float32)" in text)
+        assert "step by step (float64)" in bridge and "conv1 · image 0 · map 0 · cell (16, 16)" in bridge, bridge
+        tmux(server, "send-keys", "-t", "a", "q")
+    finally:
+        subprocess.run(["tmux", "-L", server, "kill-server"], capture_output=True)

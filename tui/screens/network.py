@@ -322,6 +322,8 @@ class NetworkScreen(Screen):
         # On a narrow terminal the enlarged map needs the table's room.
         self.set_class(self.mode in ("zoom", "stats") and self.compact, "zoom-compact")
         self._show()
+        if self.mode == "zoom":
+            self.call_after_refresh(self._show)  # again once the area has its new size
 
     def _show(self) -> None:
         if not self.is_mounted:
@@ -399,8 +401,9 @@ class NetworkScreen(Screen):
             picture = self._scale().rgb(values)
         i, j = self.cursor
         area = self.query_one("#zoom-scroll")
-        fits = picture.shape[1] * 2 <= max(area.size.width, self.app.size.width * 0.6) and \
-            picture.shape[0] <= max(area.size.height, 1)
+        # Two columns a value when that fits the room the map may take (70% of the picture area).
+        room = self.query_one("#picture-area").size
+        fits = picture.shape[1] * 2 <= room.width * 0.7 and picture.shape[0] <= room.height
         self.query_one(ZoomMap).show(picture, (i, j), big=fits)
         r = NEIGHBOURHOOD
         rows = slice(max(i - r, 0), i + r + 1)
