@@ -131,8 +131,11 @@ class CnnApp(App[int]):
         """Textual's own commands, then every key binding of the app and the stepper by name."""
         yield from super().get_system_commands(screen)
         bindings = list(self.BINDINGS)
-        if isinstance(screen, (StepperScreen, NetworkScreen, TrainingScreen)):
-            bindings = list(type(screen).BINDINGS) + bindings
+        views = (StepperScreen, NetworkScreen, TrainingScreen)
+        if isinstance(screen, views):
+            # The view's own keys, a subclass's (the bridge's Escape) first.
+            bindings = [binding for cls in type(screen).__mro__ if isinstance(cls, type) and issubclass(cls, views)
+                        for binding in cls.__dict__.get("BINDINGS", [])] + bindings
         for binding in bindings:
             if binding.action == "quit":
                 continue  # Textual already offers Quit

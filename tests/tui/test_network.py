@@ -308,3 +308,22 @@ def test_cnn_tui_opens_a_network_sample_in_a_real_terminal_and_steps_into_a_cell
         tmux(server, "send-keys", "-t", "a", "q")
     finally:
         subprocess.run(["tmux", "-L", server, "kill-server"], capture_output=True)
+
+
+async def test_the_table_shows_every_column_on_a_wide_terminal_and_refits_when_resized():
+    app = network_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        table = view(app).query_one(LayerTable)
+        assert table.text(CONV2, "type") == "conv" and table.text(CONV2, "mult-adds") == "18,874,368"
+        await pilot.resize_terminal(100, 30)
+        await until(pilot, lambda: table.text(CONV2, "mult-adds") == "18.9M")
+
+
+async def test_the_palette_on_the_bridge_offers_the_stepping_keys_and_the_way_back():
+    app = network_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("down", "s")
+        await until(pilot, lambda: isinstance(app.screen, BridgeScreen))
+        commands = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Back to the network view" in commands and "Next step" in commands

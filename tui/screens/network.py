@@ -27,6 +27,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Static
 
 from engine.errors import CnnError
+from engine.network import load
 from engine.network.bridge import Bridge, bridge
 from engine.network.data import synthetic
 from engine.network.model import BatchNorm, Conv, Layer, LayerError, Linear, Network, Pool
@@ -164,6 +165,7 @@ class NetworkScreen(Screen):
         self.path = path
         self.input_shape = network.input_shape if network is not None else tuple(input_shape)
         self.cursor = (0, 0)
+        self._table_compact = False
         self.training_config = TrainingConfig()
         """What `r` trains on (tests make it small)."""
         self.x = np.zeros((0,) + self.input_shape, np.float32)
@@ -253,15 +255,21 @@ class NetworkScreen(Screen):
     """
 
     def on_mount(self) -> None:
-        table = self.query_one(LayerTable)
+        self._fill_table()
         if self.error is not None:
-            table.show(self.input_shape, self.error.rows, compact=self.compact, failing=self.error.layer,
-                       spec=self.error.spec)
             self.layer = self.error.layer + 1
             self.mode = "error"
         else:
-            table.show(self.input_shape, self.network.summary(), compact=self.compact)
             self._show()
+
+    def _fill_table(self) -> None:
+        table = self.query_one(LayerTable)
+        self._table_compact = self.compact
+        if self.error is not None:
+            table.show(self.input_shape, self.error.rows, compact=self.compact, failing=self.error.layer,
+                       spec=self.error.spec)
+        else:
+            table.show(self.input_shape, self.network.summary(), compact=self.compact)
 
     @property
     def compact(self) -> bool:
@@ -274,6 +282,8 @@ class NetworkScreen(Screen):
 
     def on_resize(self) -> None:
         if self.is_mounted:
+            if self.compact != self._table_compact:
+                self._fill_table()
             self.call_after_refresh(self._show)
 
     @on(DataTable.RowHighlighted, "#layers")
@@ -634,8 +644,6 @@ class NetworkScreen(Screen):
 def open_network(path: Path, data: str = "synthetic") -> NetworkScreen:
     """The network view of a network sample; a layer that does not fit opens it with that layer
     marked and the arithmetic explained. Other mistakes in the file raise CnnError."""
-    from engine.network import load
-
     try:
         screen = NetworkScreen(load(path), path=Path(path))
         screen.training_config.data = data
