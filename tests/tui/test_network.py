@@ -237,10 +237,11 @@ async def test_training_runs_in_a_worker_pauses_stops_and_keeps_its_steps():
         await until(pilot, lambda: training.batches_done >= 2)
         await pilot.press("p")
         assert training.state == "paused"
-        await pilot.pause(0.3)  # at most the step in flight finishes
+        await until(pilot, lambda: training.held.is_set())  # the worker waits between two steps
+        await pilot.pause()  # the messages it posted before are drawn
         held = training.batches_done
-        await pilot.pause(0.3)
-        assert training.batches_done == held
+        await pilot.pause()
+        assert training.batches_done == held and training.held.is_set()
         await pilot.press("p")
         assert training.state == "running"
         await until(pilot, lambda: training.batches_done > held or training.state == "done")

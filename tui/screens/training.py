@@ -124,6 +124,8 @@ class TrainingScreen(Screen[None]):
         self.message_times: list[float] = []
         self._resume = threading.Event()
         self._stop = threading.Event()
+        self.held = threading.Event()
+        """Set while the worker waits, paused, between two steps."""
         self.worker: Worker | None = None
 
     def compose(self) -> ComposeResult:
@@ -213,8 +215,10 @@ class TrainingScreen(Screen[None]):
             while active:
                 for k in list(active):
                     while not self._resume.wait(0.05):
+                        self.held.set()
                         if self._stop.is_set():
                             break
+                    self.held.clear()
                     if self._stop.is_set():
                         return
                     try:
