@@ -479,14 +479,26 @@ def shipped() -> list[ShippedSample]:
     """Every shipped sample, sorted by name."""
     found = []
     for path in sorted(shipped_dir().glob("*.toml")):
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, OSError):
-            data = {"title": "(unreadable)"}
-        op = data.get("op", "")
-        found.append(ShippedSample(path.stem, str(data.get("title", "")),
-                                   "pipeline" if isinstance(op, list) else str(op)))
+        data = _peek(path)
+        found.append(ShippedSample(path.stem, str(data.get("title", "")), _op_name(data)))
     return found
+
+
+def _peek(path: Path) -> dict:
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+        return {"title": "(unreadable)"}
+
+
+def _op_name(data: dict) -> str:
+    op = data.get("op", "")
+    return "pipeline" if isinstance(op, list) else str(op)
+
+
+def sample_op(path: str | os.PathLike) -> str:
+    """The op a sample file names ('conv', ..., 'pipeline', 'network'; '' when unreadable): which view opens it."""
+    return _op_name(_peek(Path(path)))
 
 
 def resolve(name_or_path: str | os.PathLike | None) -> Path:

@@ -22,7 +22,9 @@ from engine.trace import Trace
 from tui.screens.dialogs import ChoiceDialog, SamplePicker
 from tui.screens.editing import EDIT_BINDINGS, FILE_BINDINGS
 from tui.screens.help import HelpScreen
+from tui.screens.network import NetworkScreen, open_network
 from tui.screens.stepper import STEP_BINDINGS, StepperScreen
+from tui.screens.training import TrainingScreen
 
 #: Projector-friendly themes: pure black/white backgrounds, saturated highlights.
 THEMES = (
@@ -51,35 +53,48 @@ class CnnApp(App[int]):
     BINDINGS = [
         Binding("o", "open", "Open", tooltip="Open another sample (shipped or in this folder)"),
         Binding("t", "toggle_theme", "Theme", tooltip="Switch between the dark and the light theme"),
+        # Not in the footer (the stepper's footer stays as it was); in the help and the palette.
+        Binding("w", "network", "Network", show=False, tooltip="The lecture's whole network (seed_convnet): layers, "
+                "feature maps, training"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="Keys and views"),
         Binding("q", "quit", "Quit", tooltip="Quit"),
     ]
 
-    def __init__(self, sample: samples.Sample, trace: Trace, *, theme: str = DARK) -> None:
+    def __init__(self, sample: samples.Sample | None, trace: Trace | None = None, *, theme: str = DARK,
+                 network: Path | None = None, data: str = "synthetic") -> None:
+        """Open on sample's trace, or on the network view of the network sample file `network`
+        (which trains on `data`: "synthetic", a CIFAR-10 binary folder or file, or an .npz)."""
         super().__init__()
         for custom in THEMES:
             self.register_theme(custom)
         self.theme = theme
         self._first = (sample, trace)
+        self._first_network = network
+        self.training_data = data
 
     def on_mount(self) -> None:
-        self.push_screen(StepperScreen(*self._first))
+        if self._first_network is not None:
+            self.push_screen(open_network(self._first_network, self.training_data))
+        else:
+            self.push_screen(StepperScreen(*self._first))
 
     # ------------------------------------------------------------ samples
 
     def open_sample(self, path: Path) -> bool:
         """Load, trace and show path; on a user's mistake notify and keep the current view."""
         try:
-            sample = samples.load(path)
-            trace = sample.trace()
+            if samples.sample_op(path) == "network":
+                view: Screen = open_network(path, self.training_data)
+            else:
+                sample = samples.load(path)
+                view = StepperScreen(sample, sample.trace())
         except CnnError as error:
             self.notify(str(error), title="Cannot open this sample", severity="error", timeout=10)
             return False
-        stepper = StepperScreen(sample, trace)
-        if isinstance(self.screen, StepperScreen):
-            self.switch_screen(stepper)
+        if isinstance(self.screen, (StepperScreen, NetworkScreen)):
+            self.switch_screen(view)
         else:
-            self.push_screen(stepper)
+            self.push_screen(view)
         return True
 
     def action_open(self) -> None:
@@ -115,12 +130,27 @@ class CnnApp(App[int]):
             ("cancel", "Cancel: keep editing (Esc)"),
         ]), answer)
 
+    def action_network(self) -> None:
+        """Open the lecture's network; from a stepper it comes on top, so Escape returns."""
+        if isinstance(self.screen, NetworkScreen):
+            return
+        try:
+            self.push_screen(open_network(samples.resolve("seed_convnet"), self.training_data))
+        except CnnError as error:
+            self.notify(str(error), title="Cannot open the network", severity="error", timeout=10)
+
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen([("Stepping", STEP_BINDINGS), ("Editing (e)", sorted(EDIT_BINDINGS, key=lambda b: b.action != "toggle_edit")),
+            views = {NetworkScreen: "Network view", TrainingScreen: "Training"}
+            kind = type(self.screen)
+            if kind in views:
+                self.push_screen(HelpScreen([(views[kind], kind.BINDINGS), ("App", self.BINDINGS)]))
+                return
+            editing = sorted(EDIT_BINDINGS, key=lambda b: b.action != "toggle_edit")
+            self.push_screen(HelpScreen([("Stepping", STEP_BINDINGS), ("Editing (e)", editing),
                                          ("Files, undo", FILE_BINDINGS), ("App", self.BINDINGS)]))
 
     # ------------------------------------------------------------ command palette
@@ -129,8 +159,11 @@ class CnnApp(App[int]):
         """Textual's own commands, then every key binding of the app and the stepper by name."""
         yield from super().get_system_commands(screen)
         bindings = list(self.BINDINGS)
-        if isinstance(screen, StepperScreen):
-            bindings = list(StepperScreen.BINDINGS) + bindings
+        views = (StepperScreen, NetworkScreen, TrainingScreen)
+        if isinstance(screen, views):
+            # The view's own keys, a subclass's (the bridge's Escape) first.
+            bindings = [binding for cls in type(screen).__mro__ if isinstance(cls, type) and issubclass(cls, views)
+                        for binding in cls.__dict__.get("BINDINGS", [])] + bindings
         for binding in bindings:
             if binding.action == "quit":
                 continue  # Textual already offers Quit
@@ -141,9 +174,22 @@ class CnnApp(App[int]):
             yield SystemCommand(binding.tooltip or binding.description, f"key: {keys}", run)
 
 
-def run(sample: str | None) -> int:
-    """Open SAMPLE (a shipped name or a path; None = the lecture's 5x5 example). CnnError propagates."""
-    loaded = samples.load(samples.resolve(sample))
-    app = CnnApp(loaded, loaded.trace())
+def run(sample: str | None, data: str = "synthetic") -> int:
+    """Open SAMPLE (a shipped name or a path; None = the lecture's 5x5 example). CnnError propagates.
+
+    data: what the network view trains on."""
+    path = samples.resolve(sample)
+    if samples.sample_op(path) == "network":
+        from engine.network import load
+        from engine.network.model import LayerError
+
+        try:
+            load(path)  # a mistake other than a layer that does not fit ends here, with one line
+        except LayerError:
+            pass  # the view opens with the failing layer marked
+        app = CnnApp(None, network=path, data=data)
+    else:
+        loaded = samples.load(path)
+        app = CnnApp(loaded, loaded.trace())
     app.run()
     return app.return_code or 0

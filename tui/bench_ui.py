@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -113,20 +114,23 @@ async def first_frame_in_process(sample: samples.Sample, size: tuple[int, int]) 
     return (clock.frames[0] - start) * 1000
 
 
-def first_frame_in_tmux(size: tuple[int, int]) -> float | None:
-    """Launch to `step 1 of` on a tmux screen, in milliseconds; None without tmux."""
+def first_frame_in_tmux(size: tuple[int, int], arguments: str = "",
+                        ready: Callable[[str], bool] = lambda screen: "step 1 of" in screen) -> float | None:
+    """Launch `python -m tui.cli ARGUMENTS` until ready(screen text) on a tmux screen, in ms; None
+    without tmux. By default: the stepper's first step."""
     if shutil.which("tmux") is None:
         return None
     server = f"cnn-tui-bench-{uuid.uuid4().hex[:8]}"
     root = Path(__file__).resolve().parents[1]
     start = time.perf_counter()
     subprocess.run(["tmux", "-L", server, "new-session", "-d", "-s", "a", "-x", str(size[0]),
-                    "-y", str(size[1]), "-c", str(root), f"{sys.executable} -m tui.cli"], check=True)
+                    "-y", str(size[1]), "-c", str(root), f"{sys.executable} -m tui.cli {arguments}".strip()],
+                   check=True)
     try:
         while time.perf_counter() - start < 30:
             screen = subprocess.run(["tmux", "-L", server, "capture-pane", "-p", "-t", "a"],
                                     capture_output=True, text=True).stdout
-            if "step 1 of" in screen:
+            if ready(screen):
                 return (time.perf_counter() - start) * 1000
             time.sleep(0.005)
         return None

@@ -42,9 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cnn-tui {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("open", help="open SAMPLE in the app (the default when no command is given)").add_argument(
-        "sample", nargs="?", default=None, help="a shipped sample name or a path to a .toml file"
-    )
+    opener = sub.add_parser("open", help="open SAMPLE in the app (the default when no command is given)")
+    opener.add_argument("sample", nargs="?", default=None, help="a shipped sample name or a path to a .toml file")
+    opener.add_argument("--data", default="synthetic", metavar="synthetic|PATH",
+                        help="what the network view trains on: the synthetic set (default), a CIFAR-10 "
+                        "binary folder or file, or an .npz with images and labels")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
@@ -52,10 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_app(sample: str | None) -> int:
+def run_app(sample: str | None, data: str = "synthetic") -> int:
     from tui.app import run
 
-    return run(sample)
+    return run(sample, data)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command in (None, "open"):
-            return run_app(getattr(args, "sample", None))
+            return run_app(getattr(args, "sample", None), getattr(args, "data", "synthetic"))
         return importlib.import_module(COMMANDS[args.command]).run(args)
     except CnnError as error:
         print(f"cnn-tui: error: {error}", file=sys.stderr)

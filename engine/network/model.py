@@ -319,6 +319,20 @@ LAYER_TYPES: dict[str, type[Layer]] = {
 }
 
 
+class LayerError(CnnError):
+    """A network whose layer `layer` (0-based) does not fit what reaches it.
+
+    Besides the one-line message it carries what a view needs to mark the
+    failing layer in a table: `rows`, the SummaryRow of every layer before it,
+    `spec`, the [[layer]] tables as written, and the network's input_shape.
+    """
+
+    def __init__(self, message: str, layer: int, rows: list[SummaryRow], spec: list[dict[str, Any]],
+                 input_shape: Shape) -> None:
+        super().__init__(message)
+        self.layer, self.rows, self.spec, self.input_shape = layer, rows, spec, input_shape
+
+
 @dataclass(frozen=True)
 class SummaryRow:
     """One line of a torchinfo-like summary; shapes are per item, multiply-adds per item."""
@@ -328,6 +342,13 @@ class SummaryRow:
     output_shape: Shape
     parameters: int
     macs: int
+
+
+def summary_row(layer: Layer) -> SummaryRow:
+    """The summary line of one built layer."""
+    return SummaryRow(layer.name, layer.kind, layer.out_shape,
+                      sum(int(np.prod(s)) for k, s in layer.shapes().items() if k in layer.PARAMETERS),
+                      layer.macs)
 
 
 def _flat_features_story(given: int, input_shape: Shape, pools: list[str], reaching: Shape) -> str:
@@ -412,12 +433,16 @@ class Network:
                 raise CnnError(f'{where}: the name "{name}" is already used by an earlier layer')
             where = f'{where} "{name}" ({kind})'
             options = {k: v for k, v in table.items() if k not in ("type", "name")}
-            layer = LAYER_TYPES[kind](name, options, shape, where)
-            if isinstance(layer, Linear):
-                given = layer.int_option("in_features", 0)
-                if given and given != layer.in_features:
-                    raise layer.fail(_flat_features_story(given, self.input_shape, pools, built[-1].in_shape
-                                                          if isinstance(built[-1], Flatten) else shape))
+            try:
+                layer = LAYER_TYPES[kind](name, options, shape, where)
+                if isinstance(layer, Linear):
+                    given = layer.int_option("in_features", 0)
+                    if given and given != layer.in_features:
+                        raise layer.fail(_flat_features_story(given, self.input_shape, pools, built[-1].in_shape
+                                                              if isinstance(built[-1], Flatten) else shape))
+            except CnnError as error:
+                raise LayerError(str(error), index - 1, [summary_row(b) for b in built], self.spec,
+                                 self.input_shape) from None
             if isinstance(layer, Pool):
                 pools.append(layer.label)
             built.append(layer)
@@ -529,12 +554,7 @@ class Network:
 
     def summary(self) -> list[SummaryRow]:
         """One row per layer: name, type, output shape, parameter count, multiply-adds per item."""
-        return [
-            SummaryRow(layer.name, layer.kind, layer.out_shape,
-                       sum(int(np.prod(s)) for k, s in layer.shapes().items() if k in layer.PARAMETERS),
-                       layer.macs)
-            for layer in self.layers
-        ]
+        return [summary_row(layer) for layer in self.layers]
 
     @property
     def macs(self) -> int:

@@ -306,7 +306,7 @@ async def test_a_shipped_sample_is_saved_under_a_new_path(tmp_path):
 async def test_save_as(tmp_path):
     app = app_on_copy(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("w")
+        await pilot.press("W")
         await answer(pilot, app, str(tmp_path / "copy.toml"))
     assert samples.load(tmp_path / "copy.toml").title == samples.load(tmp_path / "seed_conv.toml").title
 

@@ -94,7 +94,7 @@ FILE_BINDINGS = [
     Binding("ctrl+y", "redo", "Redo", show=False, tooltip="Redo the edit undone"),
     Binding("ctrl+s", "save", "Save", show=False,
             tooltip="Save to the open file (a shipped sample asks for a new path)"),
-    Binding("w", "save_as", "Save as", show=False, tooltip="Save as a new file"),
+    Binding("W", "save_as", "Save as", show=False, tooltip="Save as a new file (w opens the network view)"),
 ]
 
 #: Actions that only work (and only show in the footer) in edit mode.

@@ -22,7 +22,9 @@ ReLU: max(0, x) element by element.
 Pipelines: the stage bar shows where you are; stepping past a stage's last step enters the next.
 Edit mode (e): a cell cursor (reversed and underlined) on the input, the kernel, the bias and the \
 batch-norm batch and vectors; the EDIT line names the cell and its value. Type a number and Enter; \
-every edit re-traces at once and can be undone (ctrl+z); a refused edit says why and changes nothing."""
+every edit re-traces at once and can be undone (ctrl+z); a refused edit says why and changes nothing.
+Network view (w, or a network sample): the layer table, the batch's images in colour and every \
+channel as a heat-map thumbnail; s opens the stepper on the chosen cell; r trains live."""
 
 
 def keys_table(groups: list[tuple[str, list[Binding]]], key_display) -> Table:

@@ -10,7 +10,7 @@ from network_helpers import SMALL_CONVNET
 
 from engine.errors import CnnError
 from engine.network import Network, load
-from engine.network.model import from_sample
+from engine.network.model import LayerError, from_sample
 
 SAMPLE = {"op": "network", "input_shape": [3, 8, 8], "layer": SMALL_CONVNET}
 
@@ -34,6 +34,14 @@ def test_as_printed_sample_explains_the_pooling_arithmetic():
     message = str(error.value)
     assert "two 2x2 poolings leave 128×8×8 = 8192 features, not 32768" in message
     assert "fc1" in message and "seed_convnet_as_printed.toml" in message and "\n" not in message
+
+
+def test_a_layer_error_names_the_failing_layer_and_the_rows_before_it():
+    with pytest.raises(LayerError) as error:
+        load("seed_convnet_as_printed")
+    assert error.value.layer == 9 and error.value.spec[9]["name"] == "fc1"
+    assert [row.name for row in error.value.rows][:2] == ["conv1", "bn1"] and len(error.value.rows) == 9
+    assert error.value.rows[-1].output_shape == (8192,) and error.value.input_shape == (3, 32, 32)
 
 
 @pytest.mark.parametrize("change,expected", [

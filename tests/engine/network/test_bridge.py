@@ -1,0 +1,51 @@
+"""The bridge: a batch-path cell rebuilt as a teaching-path sample computes the same number."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from engine.errors import CnnError
+from engine.network import Network
+from engine.network.bridge import bridge
+
+
+def small_network() -> Network:
+    layers = [
+        {"type": "conv", "name": "conv1", "out_channels": 3, "kernel": 3, "stride": 2, "padding": 1},
+        {"type": "batchnorm", "name": "bn1"},
+        {"type": "relu"},
+        {"type": "avgpool", "size": 3, "stride": 2, "padding": 1},
+        {"type": "conv", "name": "conv2", "out_channels": 2, "kernel": [2, 3], "dilation": 2, "padding": 2},
+        {"type": "maxpool", "size": 2},
+        {"type": "flatten"},
+        {"type": "linear", "out_features": 4},
+    ]
+    return Network((2, 7, 8), layers, seed=3)
+
+
+@pytest.mark.parametrize("layer_index", [0, 1, 3, 4, 5])
+def test_every_cell_of_every_steppable_layer_matches_the_batch_path(layer_index):
+    network = small_network()
+    x = np.random.default_rng(1).standard_normal((3, 2, 7, 8)).astype(np.float32)
+    before = network.state_dict()
+    _, acts = network.forward(x, training=True, activations=True)
+    layer = network.layers[layer_index]
+    layer_input = x if layer_index == 0 else acts[network.layers[layer_index - 1].name]
+    output = acts[layer.name]
+    n_batch, channels, height, width = output.shape
+    for n, c, i, j in itertools.product(range(n_batch), range(channels), range(height), range(width)):
+        link = bridge(layer, layer_input, before, output, n, c, i, j)
+        step = link.sample.trace()[link.step]
+        assert step.value == pytest.approx(float(output[n, c, i, j]), rel=1e-5, abs=1e-6), (n, c, i, j)
+        assert link.batch_value == float(output[n, c, i, j])
+
+
+def test_layers_without_a_stepper_are_refused_with_a_reason():
+    network = small_network()
+    x = np.zeros((2, 2, 7, 8), np.float32)
+    _, acts = network.forward(x, training=True, activations=True)
+    with pytest.raises(CnnError, match="no step-by-step view"):
+        bridge(network.layers[2], acts["conv1"], network.state, acts["relu1"], 0, 0, 0, 0)

@@ -1,0 +1,652 @@
+"""NetworkScreen: the lecture's whole ConvNet on one batch — layers, pictures, batch-norm statistics.
+
+Left, the layer table; right, what the selected layer computed on the view's
+batch: the input images in colour, every channel's feature map as a heat-map
+thumbnail, a channel enlarged with a cell cursor, or the batch-norm statistics.
+From a conv, pooling or batch-norm cell, `s` opens the stepper on exactly that
+computation (engine.network.bridge). `r` trains the network live.
+
+The screen holds the Network, the batch and its activations (a training-mode
+forward whose running-statistics update is undone, so looking changes nothing).
+Widgets get pictures and numbers; they never compute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, ScrollableContainer, Vertical
+from textual.reactive import var
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, DataTable, Footer, Static
+
+from engine.errors import CnnError
+from engine.network import load
+from engine.network.bridge import Bridge, bridge
+from engine.network.data import synthetic
+from engine.network.model import BatchNorm, Conv, Layer, LayerError, Linear, Network, Pool
+from engine.numbers import fmt
+from engine.shapes import output_size_formula
+from tui.screens.stepper import StepperScreen
+from tui.screens.training import TrainingConfig, TrainingScreen
+from tui.widgets.heatmap import Scale, Thumbnails, Tile, ZoomMap, image_rgb, scale_text
+from tui.widgets.layer_table import LayerTable, dims
+from tui.widgets.matrix import MatrixGrid
+
+#: Images in the batch the view shows. Small enough that one batch-norm channel of the first
+#: layer (8·32·32 elements, 3 steps each) can be stepped through whole (engine.shapes.MAX_STEPS).
+VIEW_BATCH = 8
+#: The neighbourhood of the cursor drawn as numbers beside an enlarged map.
+NEIGHBOURHOOD = 2
+
+
+@dataclass(frozen=True)
+class ChannelStats:
+    """One batch-norm channel on the view's batch (training mode)."""
+
+    batch_mean: float
+    batch_var: float
+    out_mean: float
+    out_std: float
+    running_mean: float
+    running_var: float
+    gamma: float
+    beta: float
+
+
+def batchnorm_stats(layer: BatchNorm, layer_input: np.ndarray, output: np.ndarray,
+                    state: dict[str, np.ndarray]) -> list[ChannelStats]:
+    """Per channel: the batch's μ and σ² (biased, what normalises), the output's mean and std,
+    the running statistics and γ, β. layer_input and output (N, C, H, W) or (N, F)."""
+    axes = (0, 2, 3) if layer_input.ndim == 4 else (0,)
+    x, y = layer_input.astype(np.float64), output.astype(np.float64)
+    columns = (x.mean(axes), x.var(axes), y.mean(axes), y.std(axes),
+               *(state[layer.key(k)] for k in ("running_mean", "running_var", "weight", "bias")))
+    return [ChannelStats(*map(float, values)) for values in zip(*columns)]
+
+
+def view_batch(network: Network, count: int = VIEW_BATCH, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(images (N, C, H, W) float32, labels (N,)): the synthetic set when the network takes 3×H×H
+    images, else seeded noise (labels 0)."""
+    c, h, w = network.input_shape
+    if c == 3 and h == w:
+        data = synthetic(count, seed, size=h)
+        return data.images.astype(np.float32), data.labels
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((count, c, h, w)).astype(np.float32), np.zeros(count, np.int64)
+
+
+class StatsTable(DataTable, can_focus=False):
+    """The batch-norm statistics, one row per channel (the screen's keys move its cursor)."""
+
+
+class BridgeScreen(StepperScreen):
+    """The stepper on one cell of the network, opened at the step that computes it."""
+
+    BINDINGS = [Binding("escape", "back", "Network", tooltip="Back to the network view")]
+
+    # A conv2 cell sums 64·9 products: keep its line from pushing the grids off the screen.
+    DEFAULT_CSS = """
+    BridgeScreen StagePanel .computation { max-height: 7; overflow-y: auto; }
+    BridgeScreen #bridge-values { height: auto; padding: 0 1; text-style: bold; }
+    """
+
+    def __init__(self, link: Bridge) -> None:
+        trace = link.sample.trace()
+        super().__init__(link.sample, trace)
+        self.link = link
+        self.stepped_value = float(trace[link.step].value)
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            yield widget
+            if widget.id == "title":
+                yield Static(self.comparison(), id="bridge-values", markup=False)
+
+    def comparison(self) -> str:
+        batch, stepped = self.link.batch_value, self.stepped_value
+        text = (f"batch path (float32) {batch:.8g}   step by step (float64) {stepped:.12g}   "
+                f"difference {abs(batch - stepped):.1e}: float32 rounding")
+        return text + (f"\nnote: {self.link.note}" if self.link.note else "")
+
+    def on_mount(self) -> None:
+        self.index = self.link.step  # runs before StepperScreen.on_mount, which then draws it
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+
+class NetworkScreen(Screen):
+    """The network's layer table and what every layer computed on a batch."""
+
+    BINDINGS = [
+        Binding("up,k", "up", "Layer", key_display="↑↓", tooltip="Previous layer (enlarged map: cell up)"),
+        Binding("down,j", "down", "Next layer", show=False, tooltip="Next layer (enlarged map: cell down)"),
+        Binding("left,h", "left", "Channel", key_display="←→",
+                tooltip="Previous channel (input: image; enlarged map: cell left)"),
+        Binding("right,l", "right", "Channel", key_display="→", show=False,
+                tooltip="Next channel (input: image; enlarged map: cell right)"),
+        Binding("pageup", "previous_page", "Previous page", show=False,
+                tooltip="Previous page of thumbnails (enlarged map: previous channel)"),
+        Binding("pagedown", "next_page", "Next page", show=False,
+                tooltip="Next page of thumbnails (enlarged map: next channel)"),
+        Binding("left_square_bracket", "previous_image", "Image", key_display="[ ]",
+                tooltip="Previous image of the batch"),
+        Binding("right_square_bracket", "next_image", "Next image", key_display="]", show=False,
+                tooltip="Next image of the batch"),
+        Binding("enter,z", "zoom", "Enlarge", key_display="⏎", tooltip="Enlarge the channel / back to thumbnails"),
+        Binding("s", "step", "Step through", tooltip="Open the stepper on the chosen cell's computation"),
+        Binding("b", "statistics", "BN stats", tooltip="Batch-norm statistics of every channel (bn layers)"),
+        Binding("v", "toggle_table", "Table", show=False, tooltip="Hide / show the layer table"),
+        Binding("r", "train", "Train", tooltip="Train the network live (loss, accuracy, feature maps)"),
+        Binding("escape", "back", "Back", show=False, tooltip="Back to thumbnails, or to the previous view"),
+    ]
+
+    layer: var[int] = var(0, init=False)
+    """Row of the layer table shown: 0 is the input, k the k-th layer."""
+    image: var[int] = var(0, init=False)
+    """Image of the batch."""
+    channel: var[int] = var(0, init=False)
+    """Channel (feature map) of the layer."""
+    mode: var[str] = var("thumbnails", init=False)
+    """What the picture area shows: thumbnails, zoom, stats (batch norm) or error."""
+
+    def __init__(self, network: Network | None, *, error: LayerError | None = None,
+                 input_shape: tuple[int, ...] = (), path: Path | None = None) -> None:
+        super().__init__()
+        self.network = network
+        self.error = error
+        self.path = path
+        self.input_shape = network.input_shape if network is not None else tuple(input_shape)
+        self.cursor = (0, 0)
+        self._table_compact = False
+        self.training_config = TrainingConfig()
+        """What `r` trains on (tests make it small)."""
+        self.x = np.zeros((0,) + self.input_shape, np.float32)
+        self.labels = np.zeros(0, np.int64)
+        self.logits = np.zeros((0, 0), np.float32)
+        self.acts: dict[str, np.ndarray] = {}
+        if network is not None:
+            self.x, self.labels = view_batch(network)
+            self.run_batch()
+
+    # ------------------------------------------------------------ the batch path
+
+    def run_batch(self) -> None:
+        """Forward the view's batch in training mode (batch statistics), keeping the running ones."""
+        network = self.network
+        assert network is not None
+        kept = {key: value.copy() for key, value in network.state.items() if ".running_" in key}
+        self.logits, self.acts = network.forward(self.x, training=True, activations=True)
+        for key, value in kept.items():
+            network.state[key][...] = value
+
+    @property
+    def layers(self) -> list[Layer]:
+        return self.network.layers if self.network is not None else []
+
+    @property
+    def current(self) -> Layer | None:
+        """The selected layer (None: the input, or no network)."""
+        if 1 <= self.layer <= len(self.layers):
+            return self.layers[self.layer - 1]
+        return None
+
+    def output_of(self, row: int) -> np.ndarray:
+        """The batch's activation after table row `row` (0: the input images)."""
+        return self.x if row == 0 else self.acts[self.layers[row - 1].name]
+
+    @property
+    def maps(self) -> np.ndarray:
+        return self.output_of(self.layer)
+
+    @property
+    def channels(self) -> int:
+        maps = self.maps
+        return maps.shape[1] if maps.ndim == 4 and self.layer > 0 else 1
+
+    # ------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        title = self.network.title if self.network is not None else "a network that cannot be built"
+        source = self.path.name if self.path is not None else ""
+        yield Static(f"{title}  [{source}]", id="title", markup=False)
+        with Horizontal(id="network-body"):
+            yield LayerTable(id="layers")
+            with Vertical(id="pictures"):
+                yield Static(id="picture-title", markup=False)
+                yield Static(id="scale", markup=False)
+                with ContentSwitcher(initial="thumbnails", id="picture-area"):
+                    yield Thumbnails(id="thumbnails")
+                    with Horizontal(id="zoom"):
+                        with ScrollableContainer(id="zoom-scroll", can_focus=False):
+                            yield ZoomMap(id="zoom-map")
+                        with Vertical(id="zoom-side"):
+                            yield MatrixGrid("around the cursor", id="neighbourhood")
+                            yield Static(id="zoom-info", markup=False)
+                    yield StatsTable(id="stats", cursor_type="row", zebra_stripes=True)
+                    with ScrollableContainer(id="error", can_focus=False):
+                        yield Static(id="error-text", markup=False)
+                yield Static(id="layer-info", markup=False)
+        yield Footer()
+
+    DEFAULT_CSS = """
+    NetworkScreen { layout: vertical; }
+    #network-body { height: 1fr; }
+    #layers { width: auto; max-width: 55%; border-right: solid $foreground 40%; }
+    #pictures { width: 1fr; padding: 0 0 0 1; }
+    #picture-title { height: 1; text-style: bold; text-wrap: nowrap; text-overflow: ellipsis; }
+    #scale { height: 1; text-wrap: nowrap; }
+    #picture-area { height: 1fr; }
+    #zoom { height: 1fr; }
+    #zoom-scroll { width: auto; max-width: 70%; height: 1fr; }
+    #zoom-side { width: 1fr; padding: 0 1; }
+    #zoom-info { height: auto; }
+    #stats { height: 1fr; }
+    #error-text { height: auto; padding: 0 1; }
+    #layer-info { height: auto; max-height: 5; border-top: solid $foreground 40%; }
+    NetworkScreen.no-table #layers, NetworkScreen.zoom-compact #layers { display: none; }
+    """
+
+    def on_mount(self) -> None:
+        self._fill_table()
+        if self.error is not None:
+            self.layer = self.error.layer + 1
+            self.mode = "error"
+        else:
+            self._show()
+
+    def _fill_table(self) -> None:
+        table = self.query_one(LayerTable)
+        self._table_compact = self.compact
+        if self.error is not None:
+            table.show(self.input_shape, self.error.rows, compact=self.compact, failing=self.error.layer,
+                       spec=self.error.spec)
+        else:
+            table.show(self.input_shape, self.network.summary(), compact=self.compact)
+
+    @property
+    def compact(self) -> bool:
+        return self.app.size.width < 130
+
+    @property
+    def thumbnail_side(self) -> int:
+        width, height = self.app.size
+        return 24 if width >= 150 and height >= 45 else 16
+
+    def on_resize(self) -> None:
+        if self.is_mounted:
+            if self.compact != self._table_compact:
+                self._fill_table()
+            self.call_after_refresh(self._show)
+
+    @on(DataTable.RowHighlighted, "#layers")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row != self.layer:
+            self.layer = event.cursor_row
+
+    # ------------------------------------------------------------ state -> widgets
+
+    def validate_layer(self, layer: int) -> int:
+        last = self.error.layer + 1 if self.error is not None else len(self.layers)
+        return max(0, min(layer, last))
+
+    def watch_layer(self) -> None:
+        table = self.query_one(LayerTable)
+        if table.cursor_row != self.layer:
+            table.move_cursor(row=self.layer)
+        if self.error is not None:
+            self.mode = "error"
+            self._show()
+            return
+        self.channel = min(self.channel, self.channels - 1)
+        maps = self.maps
+        if maps.ndim == 4:
+            h, w = maps.shape[2:]
+            self.cursor = (min(self.cursor[0], h - 1), min(self.cursor[1], w - 1))
+        if self.mode == "stats" and not isinstance(self.current, BatchNorm):
+            self.mode = "thumbnails"
+        if self.mode == "zoom" and maps.ndim != 4:
+            self.mode = "thumbnails"
+        self._show()
+
+    def watch_image(self) -> None:
+        self._show()
+
+    def watch_channel(self) -> None:
+        if self.mode == "thumbnails" and self.layer > 0:
+            self.query_one(Thumbnails).select(self.channel)
+            self._show_titles()
+            self.query_one("#layer-info", Static).update(self.layer_info())
+        else:
+            self._show()
+
+    def watch_mode(self) -> None:
+        self.query_one("#picture-area", ContentSwitcher).current = self.mode
+        # On a narrow terminal the enlarged map needs the table's room.
+        self.set_class(self.mode in ("zoom", "stats") and self.compact, "zoom-compact")
+        self._show()
+        if self.mode == "zoom":
+            self.call_after_refresh(self._show)  # again once the area has its new size
+
+    def _show(self) -> None:
+        if not self.is_mounted:
+            return
+        if self.error is not None:
+            self._show_error()
+            return
+        self._show_titles()
+        if self.mode == "thumbnails":
+            self._show_thumbnails()
+        elif self.mode == "zoom":
+            self._show_zoom()
+        elif self.mode == "stats":
+            self._show_stats()
+        self.query_one("#layer-info", Static).update(self.layer_info())
+
+    def _scale(self) -> Scale:
+        maps = self.maps
+        return Scale.for_values(maps[self.image])
+
+    def _show_titles(self) -> None:
+        layer, n = self.current, self.image
+        label = self.class_name(int(self.labels[n])) if len(self.labels) else ""
+        what = f"image {n} ({label}) of {len(self.x)}"
+        if layer is None:
+            title = f"input · {what} · colour, two pixels per character"
+            scale = Text("pixels as (p − 0.5)/0.25, drawn back as colours")
+        else:
+            maps = self.maps
+            if maps.ndim == 4:
+                title = f"{layer.name} · {what} · channel {self.channel} of {maps.shape[1]}"
+            else:
+                title = f"{layer.name} · {maps.shape[1]} features per image · every image of the batch"
+            scale = scale_text(self._scale())
+            scale.append("  shared by all channels of this image" if maps.ndim == 4 else "  shared by the batch")
+        self.query_one("#picture-title", Static).update(title)
+        self.query_one("#scale", Static).update(scale)
+
+    def class_name(self, label: int) -> str:
+        classes = self.network.classes if self.network is not None else []
+        return classes[label] if 0 <= label < len(classes) else str(label)
+
+    def tiles(self) -> tuple[list[Tile], int, str]:
+        """(tiles, selected, what they are) for the current layer."""
+        maps = self.maps
+        if self.layer == 0:
+            return ([Tile(image_rgb(image), f"{n} {self.class_name(int(label))}")
+                     for n, (image, label) in enumerate(zip(self.x, self.labels))], self.image, "image")
+        if maps.ndim == 4:
+            scale = self._scale()
+            return [Tile(scale.rgb(m), str(c)) for c, m in enumerate(maps[self.image])], self.channel, "channel"
+        # A flat vector per image: each image's features as one square-ish heat tile.
+        features = maps.shape[1]
+        side = int(np.ceil(np.sqrt(features)))
+        scale = Scale.for_values(maps)
+        padded = np.full((len(maps), side * side), np.nan)
+        padded[:, :features] = maps
+        tiles = []
+        for n, row in enumerate(padded):
+            rgb = scale.rgb(np.nan_to_num(row, nan=scale.low)).reshape(side, side, 3)
+            tiles.append(Tile(rgb, f"{n} {self.class_name(int(self.labels[n]))}"))
+        return tiles, self.image, "image"
+
+    def _show_thumbnails(self) -> None:
+        tiles, selected, what = self.tiles()
+        self.query_one(Thumbnails).show(tiles, selected, side=self.thumbnail_side, what=what)
+
+    def _show_zoom(self) -> None:
+        maps = self.maps
+        if self.layer == 0:
+            picture = image_rgb(maps[self.image])
+            values = maps[self.image].mean(axis=0)
+        else:
+            values = maps[self.image, self.channel]
+            picture = self._scale().rgb(values)
+        i, j = self.cursor
+        area = self.query_one("#zoom-scroll")
+        # Two columns a value when that fits the room the map may take (70% of the picture area).
+        room = self.query_one("#picture-area").size
+        fits = picture.shape[1] * 2 <= room.width * 0.7 and picture.shape[0] <= room.height
+        self.query_one(ZoomMap).show(picture, (i, j), big=fits)
+        r = NEIGHBOURHOOD
+        rows = slice(max(i - r, 0), i + r + 1)
+        cols = slice(max(j - r, 0), j + r + 1)
+        grid = self.query_one("#neighbourhood", MatrixGrid)
+        grid.border_title = f"rows {rows.start}–{min(rows.stop, values.shape[0]) - 1}, " \
+                            f"cols {cols.start}–{min(cols.stop, values.shape[1]) - 1}"
+        grid.show(values[rows, cols], current=(i - rows.start, j - cols.start))
+        where = "mean of the 3 colour channels" if self.layer == 0 else f"channel {self.channel}"
+        info = f"cell ({i}, {j}) of {where}: {fmt(values[i, j])}"
+        if isinstance(self.current, (Conv, Pool, BatchNorm)):
+            info += "\ns: step through this computation"
+        self.query_one("#zoom-info", Static).update(info)
+
+        def keep() -> None:
+            region = self.query_one(ZoomMap).content_region
+            scale_x = 2 if fits else 1
+            top = i if fits else i // 2
+            area.scroll_to_region(region.__class__(j * scale_x, top, scale_x, 1).grow((2, 4, 2, 4)),
+                                  animate=False, immediate=True)
+
+        self.call_after_refresh(keep)
+
+    def _show_stats(self) -> None:
+        layer = self.current
+        assert isinstance(layer, BatchNorm)
+        table = self.query_one("#stats", StatsTable)
+        table.clear(columns=True)
+        for column in ("ch", "batch μ", "batch σ²", "out mean", "out std", "running μ", "running σ²",
+                       "γ", "β"):
+            table.add_column(column, key=column)
+        for c, s in enumerate(self.stats()):
+            table.add_row(*[Text(t, justify="right") for t in (
+                str(c), fmt(s.batch_mean), fmt(s.batch_var), fmt(s.out_mean), fmt(s.out_std),
+                fmt(s.running_mean), fmt(s.running_var), fmt(s.gamma), fmt(s.beta))])
+        table.move_cursor(row=self.channel)
+
+    def stats(self) -> list[ChannelStats]:
+        layer = self.current
+        assert isinstance(layer, BatchNorm)
+        return batchnorm_stats(layer, self.output_of(self.layer - 1), self.maps, self.network.state)
+
+    def _show_error(self) -> None:
+        error = self.error
+        assert error is not None
+        self.query_one("#picture-area", ContentSwitcher).current = "error"
+        failing = error.spec[error.layer]
+        name = failing.get("name", failing.get("type", "?"))
+        self.query_one("#picture-title", Static).update(f"✗ layer {error.layer + 1} \"{name}\" cannot be built")
+        self.query_one("#scale", Static).update("")
+        why = str(error).split(": ", 2)[-1]  # the message without the file and layer it names
+        lines = ["Why:", f"  {why}", "", "How the shapes flow, layer by layer (per image):",
+                 f"  input      {dims(self.input_shape)}"]
+        for row in error.rows:
+            lines.append(f"  {row.name:<10} {dims(row.output_shape)}")
+        lines += [f"  {name:<10} ✗", ""]
+        lines.append("The batch path cannot run this network. Fix the file (or leave the number out "
+                     "and let the shapes be inferred); w opens the lecture's corrected network.")
+        self.query_one("#error-text", Static).update("\n".join(lines))
+        self.query_one("#layer-info", Static).update(f"{self.path.name if self.path else ''}: "
+                                                     f"layer {error.layer + 1} \"{name}\" does not fit (see above)")
+
+    def layer_info(self) -> str:
+        """One or two lines on the selected layer: what it computes, with the numbers filled in."""
+        layer = self.current
+        if layer is None:
+            return (f"input: a batch of {len(self.x)} synthetic {dims(self.input_shape)} images "
+                    "(training-mode forward; the view does not change the running statistics)")
+        shape_in, shape_out = dims(layer.in_shape), dims(layer.out_shape)
+        head = f"{layer.name} ({layer.kind}): {shape_in} → {shape_out}"
+        if isinstance(layer, (Conv, Pool)):
+            dilation = getattr(layer, "dilation", (1, 1))
+            formula = output_size_formula(layer.in_shape[1], layer.kernel[0], layer.stride[0],
+                                          layer.padding[0], dilation[0])
+            kind = (f"{layer.out_channels} filters {layer.in_shape[0]}×{layer.kernel[0]}×{layer.kernel[1]}"
+                    if isinstance(layer, Conv) else f"{layer.kernel[0]}x{layer.kernel[1]} windows")
+            return f"{head}; {kind}, stride {layer.stride[0]}, padding {layer.padding[0]}; H_out = {formula}"
+        if isinstance(layer, BatchNorm):
+            if self.maps.ndim != 4:
+                return head
+            s = self.stats()[self.channel]
+            return (f"{head}; channel {self.channel}: batch μ = {fmt(s.batch_mean)}, σ² = {fmt(s.batch_var)} → "
+                    f"mean {fmt(s.out_mean)}, std {fmt(s.out_std)}; γ = {fmt(s.gamma)}, β = {fmt(s.beta)} "
+                    "(b: every channel)")
+        if isinstance(layer, Linear):
+            text = f"{head}; y = W·x + b with W {layer.out_features}×{layer.in_features}"
+            if layer is self.layers[-1] and len(self.logits):
+                logits = self.logits[self.image].astype(np.float64)
+                p = np.exp(logits - logits.max())
+                p /= p.sum()
+                best = int(p.argmax())
+                text += (f"; image {self.image}: predicts {self.class_name(best)} (p = {fmt(p[best])}), "
+                         f"label {self.class_name(int(self.labels[self.image]))}")
+            return text
+        if layer.kind == "relu":
+            return f"{head}; max(0, x) element by element"
+        return head
+
+    # ------------------------------------------------------------ actions
+
+    def _move_cursor(self, di: int, dj: int) -> None:
+        h, w = self.maps.shape[2:]
+        i, j = self.cursor
+        self.cursor = (max(0, min(i + di, h - 1)), max(0, min(j + dj, w - 1)))
+        self._show_zoom()
+
+    def action_up(self) -> None:
+        if self.mode == "zoom":
+            self._move_cursor(-1, 0)
+        else:
+            self.layer -= 1
+
+    def action_down(self) -> None:
+        if self.mode == "zoom":
+            self._move_cursor(1, 0)
+        else:
+            self.layer += 1
+
+    def _step_channel(self, delta: int) -> None:
+        if self.layer == 0 or self.maps.ndim != 4:
+            self._step_image(delta)
+        else:
+            self.channel = max(0, min(self.channel + delta, self.channels - 1))
+
+    def _step_image(self, delta: int) -> None:
+        self.image = max(0, min(self.image + delta, len(self.x) - 1))
+
+    def action_left(self) -> None:
+        if self.mode == "zoom":
+            self._move_cursor(0, -1)
+        else:
+            self._step_channel(-1)
+
+    def action_right(self) -> None:
+        if self.mode == "zoom":
+            self._move_cursor(0, 1)
+        else:
+            self._step_channel(1)
+
+    def action_previous_page(self) -> None:
+        if self.mode == "zoom":
+            self._step_channel(-1)
+        else:
+            self._step_channel(-self.query_one(Thumbnails).per_page)
+
+    def action_next_page(self) -> None:
+        if self.mode == "zoom":
+            self._step_channel(1)
+        else:
+            self._step_channel(self.query_one(Thumbnails).per_page)
+
+    def action_previous_image(self) -> None:
+        self._step_image(-1)
+
+    def action_next_image(self) -> None:
+        self._step_image(1)
+
+    def action_zoom(self) -> None:
+        if self.error is not None:
+            return
+        if self.mode == "zoom":
+            self.mode = "thumbnails"
+        elif self.maps.ndim == 4:
+            if self.cursor == (0, 0):
+                h, w = self.maps.shape[2:]
+                self.cursor = (h // 2, w // 2)
+            self.mode = "zoom"
+        else:
+            self.notify("flat features have no map to enlarge", timeout=3)
+
+    def action_statistics(self) -> None:
+        if self.error is not None:
+            return
+        if self.mode == "stats":
+            self.mode = "thumbnails"
+        elif isinstance(self.current, BatchNorm) and self.maps.ndim == 4:
+            self.mode = "stats"
+        else:
+            self.notify("b shows batch-norm statistics: choose a batch-norm layer (bn1, bn2)", timeout=4)
+
+    def action_toggle_table(self) -> None:
+        self.toggle_class("no-table")
+        self.call_after_refresh(self._show)
+
+    def action_back(self) -> None:
+        if self.mode in ("zoom", "stats"):
+            self.mode = "thumbnails"
+        elif len(self.app.screen_stack) > 2:
+            self.dismiss()
+
+    def bridge(self) -> Bridge:
+        """The teaching-path sample for the chosen cell (CnnError when the layer has none)."""
+        layer = self.current
+        if layer is None:
+            raise CnnError("the input has nothing to compute: choose a conv, pooling or batch-norm layer")
+        maps = self.maps
+        if maps.ndim != 4:
+            raise CnnError(f"{layer.name} ({layer.kind}) has no step-by-step view: choose a conv, pooling "
+                           "or batch-norm layer")
+        i, j = self.cursor if self.mode == "zoom" else (maps.shape[2] // 2, maps.shape[3] // 2)
+        return bridge(layer, self.output_of(self.layer - 1), self.network.state, maps,
+                      self.image, self.channel, i, j)
+
+    def action_step(self) -> None:
+        if self.error is not None:
+            self.notify("this network cannot be built, so it has no numbers to step through",
+                        severity="warning")
+            return
+        try:
+            link = self.bridge()
+        except CnnError as error:
+            self.notify(str(error), title="Nothing to step through here", severity="warning", timeout=6)
+            return
+        self.app.push_screen(BridgeScreen(link))
+
+    def action_train(self) -> None:
+        if self.error is not None or self.network is None:
+            self.notify("this network cannot be built, so it cannot be trained", severity="warning")
+            return
+        def trained(_: object) -> None:
+            self.run_batch()
+            self._show()
+
+        self.app.push_screen(TrainingScreen(self.network, self.x, self.training_config), trained)
+
+
+
+def open_network(path: Path, data: str = "synthetic") -> NetworkScreen:
+    """The network view of a network sample; a layer that does not fit opens it with that layer
+    marked and the arithmetic explained. Other mistakes in the file raise CnnError."""
+    try:
+        screen = NetworkScreen(load(path), path=Path(path))
+        screen.training_config.data = data
+        return screen
+    except LayerError as error:
+        return NetworkScreen(None, error=error, input_shape=error.input_shape, path=Path(path))
