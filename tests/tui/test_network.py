@@ -328,3 +328,25 @@ async def test_the_palette_on_the_bridge_offers_the_stepping_keys_and_the_way_ba
         await until(pilot, lambda: isinstance(app.screen, BridgeScreen))
         commands = [command.title for command in app.get_system_commands(app.screen)]
         assert "Back to the network view" in commands and "Next step" in commands
+
+
+async def test_the_bridge_scrolls_a_big_batch_to_the_cell_it_opens_on():
+    """bn1's bridge is 8 grids of 32×32 per side: the cell must be on screen once fitting settles."""
+    app = network_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_layer(pilot, app, BN1)
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, BridgeScreen) and app.screen.stage_number == 0)
+        stepper = app.screen
+        n, _, i, j = stepper.trace[stepper.index].out_index
+        panel = stepper.panel
+        area = panel.query_one(".grids")
+        cell = panel.query("MatrixGrid.output")[n]
+
+        def shown() -> bool:
+            box = cell.cells_region((i,), (j,))
+            return box is not None and area.content_region.contains_region(box)
+
+        await until(pilot, lambda: panel._fitted_for is not None and shown())
+        await pilot.pause(0.5)  # fitting may still change the layout: the cell must stay in view
+        assert shown()

@@ -85,6 +85,8 @@ class StagePanel(Vertical):
         """The cell density the grids are drawn at."""
         self._fit_generation = 0
         self._fitted_for: tuple | None = None
+        self._in_view: tuple[MatrixGrid, tuple[int, ...], tuple[int, ...]] | None = None
+        """The cells last kept in view: scrolled to again once a fit has changed the layout."""
 
     def compose(self) -> ComposeResult:
         with ScrollableContainer(classes="grids", can_focus=False):
@@ -179,6 +181,8 @@ class StagePanel(Vertical):
         self._set_density(candidates[0])
         if len(candidates) > 1 or candidates[0] == "compact":
             self.call_after_refresh(self._check_fit, candidates, generation, 20)
+        else:
+            self._fitted()
 
     def _laid_out(self) -> bool:
         """True once every grid has its size for the current density."""
@@ -197,9 +201,17 @@ class StagePanel(Vertical):
                 self._set_density("normal")
         elif area.max_scroll_x > 0 or (area.max_scroll_y > 0 and candidates[1] != "compact"):
             self._try_density(candidates[1:], generation)
+            return
+        self._fitted()
+
+    def _fitted(self) -> None:
+        """The density is settled: the cells in view moved with the layout, so scroll to them again."""
+        if self._in_view is not None:
+            self.keep_in_view(*self._in_view)
 
     def keep_in_view(self, grid: MatrixGrid, rows: tuple[int, ...], cols: tuple[int, ...]) -> None:
         """Scroll the grid area (after the next layout) so that these cells of grid are visible."""
+        self._in_view = (grid, rows, cols)
 
         def scroll() -> None:
             area = self.query_one(".grids", ScrollableContainer)
