@@ -82,6 +82,7 @@ async def test_typing_a_number_sets_the_cell_and_recomputes():
         assert stepper(app).index == 4  # the same step: it still exists
         assert grid(app, "input").cursor == (0, 1)  # Enter moves on, like a spreadsheet
         assert stepper(app).history.dirty
+        assert stepper(app).query_one("#title").render().plain.startswith("● unsaved edits · ")  # seen at 80 columns too
         await pilot.press("-", "1", ".", "5", "enter")
         await pilot.pause()
         assert stepper(app).sample.input[0, 0, 0, 1] == -1.5

@@ -190,8 +190,8 @@ class StagePanel(Vertical):
                    for grid in self.query(MatrixGrid))
 
     def _check_fit(self, candidates: tuple[str, ...], generation: int, retries: int) -> None:
-        if generation != self._fit_generation:
-            return
+        if generation != self._fit_generation or not self.is_attached:
+            return  # a newer fit took over, or an edit replaced this panel
         if not self._laid_out() and retries:
             self.call_after_refresh(self._check_fit, candidates, generation, retries - 1)
             return
@@ -214,6 +214,8 @@ class StagePanel(Vertical):
         self._in_view = (grid, rows, cols)
 
         def scroll() -> None:
+            if not self.is_attached:
+                return  # an edit replaced this panel before the layout caught up
             area = self.query_one(".grids", ScrollableContainer)
             box = grid.cells_region(rows, cols)
             if box is None:

@@ -136,7 +136,8 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         return Path(self.path).name if self.path is not None else "(unsaved)"
 
     def title_text(self) -> str:
-        return f"{self.sample.title}  [{self.source_name}]" + ("  ● unsaved edits" if self.history.dirty else "")
+        # The unsaved mark comes first: a long title is cut at the right edge of an 80-column terminal.
+        return ("● unsaved edits · " if self.history.dirty else "") + f"{self.sample.title}  [{self.source_name}]"
 
     def compose(self) -> ComposeResult:
         yield Static(self.title_text(), id="title", markup=False)
