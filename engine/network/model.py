@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from abc import ABC, abstractmethod
 import tomllib
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ def _dims(shape: Shape) -> str:
     return "×".join(str(d) for d in shape)
 
 
-class Layer:
+class Layer(ABC):
     """One layer: its options, the shapes in and out, its parameters and their gradients.
 
     Shapes here are PyTorch's per-item shapes, (C, H, W) or (F,); the arrays
@@ -102,14 +103,15 @@ class Layer:
         """Multiply-adds per batch item."""
         return 0
 
+    @abstractmethod
     def forward(self, state: dict[str, np.ndarray], x: np.ndarray, training: bool) -> tuple[np.ndarray, Any]:
-        raise NotImplementedError
+        """x channels-last (N, ..., C) or (N, F) -> (output, cache for backward)."""
 
+    @abstractmethod
     def backward(
         self, state: dict[str, np.ndarray], dout: np.ndarray, cache: Any, need_dx: bool
     ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
         """dout like the output -> (dx like the input or None, {parameter: gradient})."""
-        raise NotImplementedError
 
     def key(self, parameter: str) -> str:
         return f"{self.name}.{parameter}"
