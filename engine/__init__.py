@@ -12,6 +12,12 @@ from engine.ops import avg_pool2d, batch_norm, conv2d, max_pool2d, relu
 from engine.shapes import output_size, output_size_formula
 
 __all__ = [
-    "CnnError", "avg_pool2d", "batch_norm", "conv2d", "max_pool2d", "relu",
-    "output_size", "output_size_formula",
+    "CnnError",
+    "avg_pool2d",
+    "batch_norm",
+    "conv2d",
+    "max_pool2d",
+    "relu",
+    "output_size",
+    "output_size_formula",
 ]

@@ -44,8 +44,15 @@ KERNEL_PRESETS: dict[str, list[list[float]]] = {
 }
 
 LECTURE_IMAGE = [[1, 2, 1, 0, 0], [0, 1, 0, 2, 1], [1, 0, 2, 1, 0], [0, 1, 0, 1, 0], [1, 2, 1, 0, 0]]
-DIGIT_SEVEN = [[0, 0, 0, 0, 0, 0, 0], [0, 8, 8, 8, 8, 8, 0], [0, 0, 0, 0, 0, 8, 0], [0, 0, 0, 0, 8, 0, 0],
-               [0, 0, 0, 8, 0, 0, 0], [0, 0, 0, 8, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0]]
+DIGIT_SEVEN = [
+    [0, 0, 0, 0, 0, 0, 0],
+    [0, 8, 8, 8, 8, 8, 0],
+    [0, 0, 0, 0, 0, 8, 0],
+    [0, 0, 0, 0, 8, 0, 0],
+    [0, 0, 0, 8, 0, 0, 0],
+    [0, 0, 0, 8, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0],
+]
 INPUT_PRESETS = ("lecture image", "zeros", "random integers", "digit 7", "square")
 
 
@@ -216,8 +223,9 @@ def _write_slice(sample: Sample, target: str, picture: np.ndarray, at: tuple[int
 def apply_kernel_preset(sample: Sample, stage_name: str, preset: str, at: tuple[int, int] = (0, 0)) -> Sample:
     """Write a 3x3 preset into filter/channel slice `at` of the stage's kernel."""
     if preset not in KERNEL_PRESETS:
-        raise CnnError(f"unknown kernel preset {preset!r}{suggest(preset, KERNEL_PRESETS)}; "
-                       f"valid: {', '.join(KERNEL_PRESETS)}")
+        raise CnnError(
+            f"unknown kernel preset {preset!r}{suggest(preset, KERNEL_PRESETS)}; valid: {', '.join(KERNEL_PRESETS)}"
+        )
     return _write_slice(sample, f"{stage_name}.kernel", np.array(KERNEL_PRESETS[preset], dtype=float), at)
 
 
@@ -236,8 +244,9 @@ def apply_input_preset(sample: Sample, preset: str, at: tuple[int, int] = (0, 0)
         picture = np.zeros((8, 8))
         picture[2:6, 2:6] = 9
     else:
-        raise CnnError(f"unknown input preset {preset!r}{suggest(preset, INPUT_PRESETS)}; "
-                       f"valid: {', '.join(INPUT_PRESETS)}")
+        raise CnnError(
+            f"unknown input preset {preset!r}{suggest(preset, INPUT_PRESETS)}; valid: {', '.join(INPUT_PRESETS)}"
+        )
     return _write_slice(sample, "input", picture, at)
 
 
@@ -277,7 +286,7 @@ class History:
         """Record a new state; anything that was undone is dropped."""
         if self.saved_position > self.position:
             self.saved_position = -1  # the saved state is in the redo branch being dropped
-        del self.samples[self.position + 1:]
+        del self.samples[self.position + 1 :]
         self.samples.append(sample)
         self.position += 1
         return sample

@@ -17,6 +17,15 @@ class CnnError(ValueError):
         super().__init__(" ".join(str(message).split()))
 
 
+def quoted(text: object, limit: int = 40) -> str:
+    """text in double quotes for an error message, cut to about limit characters with an ellipsis
+    (a 100 MB token must not become a 100 MB "one-line" error)."""
+    text = str(text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return '"' + text.replace('"', '\\"') + '"'
+
+
 def suggest(word: str, choices: Iterable[str]) -> str:
     """Return ' (did you mean "x"?)' for the nearest valid choice, or ''."""
     choices = list(choices)

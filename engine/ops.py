@@ -25,15 +25,25 @@ def _nchw(x: np.ndarray, name: str = "input") -> np.ndarray:
 
 
 def windows(
-    x: np.ndarray, kernel: IntOrPair, stride: IntOrPair = 1, padding: IntOrPair = 0,
-    dilation: IntOrPair = 1, pad_value: float = 0.0, what: str = "kernel",
+    x: np.ndarray,
+    kernel: IntOrPair,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    dilation: IntOrPair = 1,
+    pad_value: float = 0.0,
+    what: str = "kernel",
 ) -> np.ndarray:
     """Every window of x as a read-only view.
 
     x (N, C, H, W) -> (N, C, H_out, W_out, kh, kw); padding cells hold pad_value.
     """
     x = _nchw(x)
-    k, s, p, d = pair(kernel, "kernel size"), pair(stride, "stride"), pair(padding, "padding", 0), pair(dilation, "dilation")
+    k, s, p, d = (
+        pair(kernel, "kernel size"),
+        pair(stride, "stride"),
+        pair(padding, "padding", 0),
+        pair(dilation, "dilation"),
+    )
     h_out, w_out = output_hw(x.shape[2:], k, s, p, d, what)
     if p != (0, 0):
         x = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=pad_value)
@@ -44,8 +54,12 @@ def windows(
 
 
 def conv2d(
-    x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
-    stride: IntOrPair = 1, padding: IntOrPair = 0, dilation: IntOrPair = 1,
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    dilation: IntOrPair = 1,
 ) -> np.ndarray:
     """Cross-correlation as in torch.nn.functional.conv2d (zero padding, groups=1).
 
@@ -77,13 +91,17 @@ def max_pool2d(
 ) -> np.ndarray:
     """torch.nn.functional.max_pool2d: padding counts as −∞. (N, C, H, W) -> (N, C, H_out, W_out)."""
     _check_pool_padding(kernel_size, padding)
-    win = windows(x, kernel_size, kernel_size if stride is None else stride, padding,
-                  pad_value=-np.inf, what="pool size")
+    win = windows(
+        x, kernel_size, kernel_size if stride is None else stride, padding, pad_value=-np.inf, what="pool size"
+    )
     return win.max(axis=(4, 5))
 
 
 def avg_pool2d(
-    x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0,
+    x: np.ndarray,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | None = None,
+    padding: IntOrPair = 0,
     count_include_pad: bool = True,
 ) -> np.ndarray:
     """torch.nn.functional.avg_pool2d (zero padding). (N, C, H, W) -> (N, C, H_out, W_out)."""
@@ -100,9 +118,14 @@ def avg_pool2d(
 
 
 def batch_norm(
-    x: np.ndarray, running_mean: np.ndarray, running_var: np.ndarray,
-    weight: np.ndarray | None = None, bias: np.ndarray | None = None,
-    training: bool = False, momentum: float = 0.1, eps: float = 1e-5,
+    x: np.ndarray,
+    running_mean: np.ndarray,
+    running_var: np.ndarray,
+    weight: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
 ) -> np.ndarray:
     """torch.nn.functional.batch_norm over (N, H, W) per channel.
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from engine.errors import CnnError, suggest
+from engine.files import user_path, write_atomic
 from engine.shapes import MAX_SIDE, output_hw, pair
 from engine.trace import Trace, trace_stages
 
@@ -83,6 +83,7 @@ def _number(value: object, where: str) -> float:
 
 def matrix(value: object, where: str, ranks: tuple[int, ...]) -> np.ndarray:
     """Nested lists of numbers -> float64 array of one of the given ranks; refuses ragged, empty, NaN/inf."""
+
     def shape_of(item: object, depth: int) -> tuple[int, ...]:
         if isinstance(item, list):
             if not item:
@@ -110,8 +111,9 @@ def matrix(value: object, where: str, ranks: tuple[int, ...]) -> np.ndarray:
 def check_size(array: np.ndarray, where: str) -> None:
     """Refuse matrices too large to step through (sides > MAX_SIDE, depth > MAX_DEPTH)."""
     if array.ndim >= 2 and max(array.shape[-2:]) > MAX_SIDE:
-        raise CnnError(f"{where}: {array.shape[-2]}×{array.shape[-1]} is too large to step through "
-                       f"(at most {MAX_SIDE}×{MAX_SIDE})")
+        raise CnnError(
+            f"{where}: {array.shape[-2]}×{array.shape[-1]} is too large to step through (at most {MAX_SIDE}×{MAX_SIDE})"
+        )
     if array.ndim > 2 and max(array.shape[:-2]) > MAX_DEPTH:
         raise CnnError(f"{where}: shape {list(array.shape)} has more than {MAX_DEPTH} channels or items")
 
@@ -182,18 +184,24 @@ def stage_params(op: str, table: dict, channels: int, where: str) -> dict:
                 bias = np.full(kernel.shape[0], bias[0])
             if bias.size != kernel.shape[0]:
                 raise CnnError(f"{where}.bias needs one value per filter ({kernel.shape[0]}), got {bias.size}")
-        return {"weight": kernel, "bias": bias,
-                "stride": pair(table.get("stride", 1), f"{where}.stride"),
-                "padding": pair(table.get("padding", 0), f"{where}.padding", 0),
-                "dilation": pair(table.get("dilation", 1), f"{where}.dilation")}
+        return {
+            "weight": kernel,
+            "bias": bias,
+            "stride": pair(table.get("stride", 1), f"{where}.stride"),
+            "padding": pair(table.get("padding", 0), f"{where}.padding", 0),
+            "dilation": pair(table.get("dilation", 1), f"{where}.dilation"),
+        }
     if op == "pool":
         mode = table.get("mode", "max")
         if mode not in ("max", "avg"):
             raise CnnError(f'{where}.mode must be "max" or "avg", got {mode!r}{suggest(str(mode), ("max", "avg"))}')
         size = pair(table.get("size", 2), f"{where}.size")
-        return {"mode": mode, "size": size,
-                "stride": pair(table.get("stride", size), f"{where}.stride"),
-                "padding": pair(table.get("padding", 0), f"{where}.padding", 0)}
+        return {
+            "mode": mode,
+            "size": size,
+            "stride": pair(table.get("stride", size), f"{where}.stride"),
+            "padding": pair(table.get("padding", 0), f"{where}.padding", 0),
+        }
     if op == "batchnorm":
         params: dict = {}
         for key, default in (("gamma", 1.0), ("beta", 0.0), ("running_mean", 0.0), ("running_var", 1.0)):
@@ -271,8 +279,10 @@ def parse(data: dict, where: str, folder: Path | None = None) -> Sample:
     if op is None:
         raise CnnError(f"{where}: missing key 'op' (one of {', '.join(OPS)}, or a list of them)")
     if op == "network":
-        raise CnnError(f"{where} describes a whole network (op = \"network\"): open it in the app "
-                       "or use `cnn-tui summary` / `cnn-tui train`")
+        raise CnnError(
+            f'{where} describes a whole network (op = "network"): open it in the app '
+            "or use `cnn-tui summary` / `cnn-tui train`"
+        )
     ops = op if isinstance(op, list) else [op]
     if not ops:
         raise CnnError(f"{where}: op is an empty list")
@@ -296,8 +306,7 @@ def parse(data: dict, where: str, folder: Path | None = None) -> Sample:
         array = read_matrix_file(folder / data["input"], f"{where}.input")
     else:
         array = matrix(data["input"], f"{where}.input", (2, 3, 4))
-    sample = Sample(title=title, description=description, input=_as_nchw(array),
-                    stages=[], input_rank=array.ndim)
+    sample = Sample(title=title, description=description, input=_as_nchw(array), stages=[], input_rank=array.ndim)
     names = stage_names(ops)
     tables = data.get("stage", {}) if pipeline else {}
     if not isinstance(tables, dict):
@@ -370,12 +379,19 @@ def stage_table(stage: Stage) -> dict[str, object]:
         table: dict[str, object] = {"kernel": p["weight"]}
         if p.get("bias") is not None:
             table["bias"] = p["bias"]
-        table |= {"stride": _compact(p["stride"]), "padding": _compact(p["padding"]),
-                  "dilation": _compact(p["dilation"])}
+        table |= {
+            "stride": _compact(p["stride"]),
+            "padding": _compact(p["padding"]),
+            "dilation": _compact(p["dilation"]),
+        }
         return table
     if stage.op == "pool":
-        return {"mode": p["mode"], "size": _compact(p["size"]), "stride": _compact(p["stride"]),
-                "padding": _compact(p["padding"])}
+        return {
+            "mode": p["mode"],
+            "size": _compact(p["size"]),
+            "stride": _compact(p["stride"]),
+            "padding": _compact(p["padding"]),
+        }
     if stage.op == "batchnorm":
         return {key: p[key] for key in OP_KEYS["batchnorm"]}
     return {}
@@ -397,7 +413,7 @@ def dumps(sample: Sample) -> str:
         lines.append(f"description = {_toml_value(sample.description)}")
     ops = [s.op for s in sample.stages]
     lines.append(f"op = {_toml_value(ops if sample.is_pipeline else ops[0])}")
-    shown_input = sample.input.reshape(sample.input.shape[4 - sample.input_rank:])
+    shown_input = sample.input.reshape(sample.input.shape[4 - sample.input_rank :])
     lines.append(f"input = {_toml_matrix(shown_input)}")
 
     def write_table(stage: Stage) -> None:
@@ -417,33 +433,13 @@ def dumps(sample: Sample) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write text to path via a temp file in the same folder and a rename: never half-written."""
-    path = Path(path)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def save(sample: Sample, path: str | os.PathLike) -> Path:
     """Validate and write the sample atomically; refuses to overwrite a shipped sample."""
-    path = Path(path)
+    path = user_path(path)
     if is_shipped(path):
         raise CnnError(f"{path.name} is a shipped sample and is never overwritten; save under a new path")
-    if not path.parent.is_dir():
-        raise CnnError(f"{path.parent}: no such folder")
     validate(sample, str(path))
-    try:
-        write_atomically(path, dumps(sample))
-    except OSError as error:
-        raise CnnError(f"{path}: cannot write: {error.strerror or error}") from None
+    write_atomic(path, dumps(sample).encode("utf-8"))
     sample.path = path
     return path
 
@@ -515,5 +511,6 @@ def resolve(name_or_path: str | os.PathLike | None) -> Path:
     if len(path.parts) == 1 and candidate.is_file():
         return candidate
     names = [entry.name for entry in shipped()]
-    raise CnnError(f"{name_or_path}: no such file, and not a shipped sample{suggest(name, names)} "
-                   "(see `cnn-tui samples`)")
+    raise CnnError(
+        f"{name_or_path}: no such file, and not a shipped sample{suggest(name, names)} (see `cnn-tui samples`)"
+    )

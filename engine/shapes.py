@@ -50,9 +50,7 @@ def output_size_formula(size: int, kernel: int, stride: int = 1, padding: int = 
     return f"⌊({size} + 2·{padding} − {dilation}·({kernel}−1) − 1)/{stride}⌋ + 1 = {result}"
 
 
-def output_hw(
-    hw: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, what: str = "kernel"
-) -> Pair:
+def output_hw(hw: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, what: str = "kernel") -> Pair:
     """(H_out, W_out) for a sliding window; CnnError naming the dimension when it does not fit."""
     out = []
     for dim, (n, k, s, p, d) in zip(("height", "width"), zip(hw, kernel, stride, padding, dilation)):

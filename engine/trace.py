@@ -158,8 +158,7 @@ class Trace(Sequence[Step]):
 def _geometry(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, what: str):
     h_out, w_out = output_hw(x.shape[2:], kernel, stride, padding, dilation, what)
     formulas = tuple(
-        output_size_formula(n, k, s, p, d)
-        for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation)
+        output_size_formula(n, k, s, p, d) for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation)
     )
     return h_out, w_out, formulas
 
@@ -190,8 +189,14 @@ def _as_input(x: np.ndarray) -> np.ndarray:
 
 
 def trace_conv(
-    x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
-    stride=1, padding=0, dilation=1, stage: int = 0, name: str = "conv",
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    stage: int = 0,
+    name: str = "conv",
 ) -> StageTrace:
     """Convolution one output element at a time. x (N, C, H, W), weight (O, C, kh, kw), bias (O,)."""
     x = _as_input(x)
@@ -223,20 +228,34 @@ def trace_conv(
         line = " + ".join(f"{term(v)}·{term(k)}" for v, k in zip(values.flat, weight[o].flat))
         if bias is not None:
             line += f" + bias {term(bias_values[o])}"
-        steps.append(ConvStep(
-            stage=stage, index=len(steps), out_index=(n, o, i, j), value=value,
-            text=f"{line} = {fmt(value)}", rows=rows, cols=cols, values=_frozen(values),
-            kernel=_frozen(weight[o]), products=_frozen(products), total=total,
-            bias=float(bias_values[o]),
-        ))
-    params = {"kernel": weight, "bias": None if bias is None else bias_values,
-              "stride": s, "padding": p, "dilation": d}
+        steps.append(
+            ConvStep(
+                stage=stage,
+                index=len(steps),
+                out_index=(n, o, i, j),
+                value=value,
+                text=f"{line} = {fmt(value)}",
+                rows=rows,
+                cols=cols,
+                values=_frozen(values),
+                kernel=_frozen(weight[o]),
+                products=_frozen(products),
+                total=total,
+                bias=float(bias_values[o]),
+            )
+        )
+    params = {"kernel": weight, "bias": None if bias is None else bias_values, "stride": s, "padding": p, "dilation": d}
     return StageTrace("conv", name, x, output, tuple(steps), params, formulas)
 
 
 def trace_pool(
-    x: np.ndarray, mode: str = "max", size=2, stride=None, padding=0,
-    stage: int = 0, name: str = "pool",
+    x: np.ndarray,
+    mode: str = "max",
+    size=2,
+    stride=None,
+    padding=0,
+    stage: int = 0,
+    name: str = "pool",
 ) -> StageTrace:
     """Max or average pooling (count_include_pad) one output element at a time. x (N, C, H, W)."""
     x = _as_input(x)
@@ -256,16 +275,23 @@ def trace_pool(
     steps = []
     for n, c, i, j in itertools.product(range(n_batch), range(channels), range(h_out), range(w_out)):
         rows, cols = _taps(i, j, k, s, p, (1, 1))
-        values = _gather(x[n, c:c + 1], rows, cols, pad_value)
+        values = _gather(x[n, c : c + 1], rows, cols, pad_value)
         listed = ", ".join(fmt(v) for v in values.flat)
         if mode == "max":
             best = int(np.argmax(values[0]))
             value = float(values.flat[best])
             argmax = (best // k[1], best % k[1])
             step = PoolStep(
-                stage=stage, index=len(steps), out_index=(n, c, i, j), value=value,
-                text=f"max({listed}) = {fmt(value)}", rows=rows, cols=cols,
-                values=_frozen(values), mode=mode, argmax=argmax,
+                stage=stage,
+                index=len(steps),
+                out_index=(n, c, i, j),
+                value=value,
+                text=f"max({listed}) = {fmt(value)}",
+                rows=rows,
+                cols=cols,
+                values=_frozen(values),
+                mode=mode,
+                argmax=argmax,
             )
         else:
             total = 0.0
@@ -274,9 +300,17 @@ def trace_pool(
             divisor = k[0] * k[1]
             value = total / divisor
             step = PoolStep(
-                stage=stage, index=len(steps), out_index=(n, c, i, j), value=value,
+                stage=stage,
+                index=len(steps),
+                out_index=(n, c, i, j),
+                value=value,
                 text=f"({' + '.join(term(v) for v in values.flat)})/{divisor} = {fmt(value)}",
-                rows=rows, cols=cols, values=_frozen(values), mode=mode, total=total, divisor=divisor,
+                rows=rows,
+                cols=cols,
+                values=_frozen(values),
+                mode=mode,
+                total=total,
+                divisor=divisor,
             )
         output[n, c, i, j] = value
         steps.append(step)
@@ -296,9 +330,16 @@ def _per_channel(value, channels: int, name: str, default: float) -> np.ndarray:
 
 
 def trace_batchnorm(
-    x: np.ndarray, gamma=None, beta=None, eps: float = 1e-5, momentum: float = 0.1,
-    training: bool = True, running_mean=None, running_var=None,
-    stage: int = 0, name: str = "batchnorm",
+    x: np.ndarray,
+    gamma=None,
+    beta=None,
+    eps: float = 1e-5,
+    momentum: float = 0.1,
+    training: bool = True,
+    running_mean=None,
+    running_var=None,
+    stage: int = 0,
+    name: str = "batchnorm",
 ) -> StageTrace:
     """Batch normalisation per channel over (N, H, W), in phases.
 
@@ -340,20 +381,38 @@ def trace_batchnorm(
                 mean = total / count if done == count else None
                 if mean is not None:
                     text += f"   μ = {fmt(total)}/{count} = {fmt(mean)}"
-                add(out_index=(n, c, i, j), value=total, text=text, phase="mean", channel=c,
-                    x=value, done=done, mean=mean)
+                add(
+                    out_index=(n, c, i, j),
+                    value=total,
+                    text=text,
+                    phase="mean",
+                    channel=c,
+                    x=value,
+                    done=done,
+                    mean=mean,
+                )
             mean = total / count
             squares = 0.0
             for done, (n, i, j) in enumerate(positions, 1):
                 value = x[n, c, i, j]
                 before, squares = squares, squares + (value - mean) ** 2
-                text = (f"Σ(x − μ)² = {fmt(before)} + ({fmt(value)} − {term(mean)})² = {fmt(squares)}"
-                        f"   ({done} of {count})")
+                text = (
+                    f"Σ(x − μ)² = {fmt(before)} + ({fmt(value)} − {term(mean)})² = {fmt(squares)}   ({done} of {count})"
+                )
                 var = squares / count if done == count else None
                 if var is not None:
                     text += f"   σ² = {fmt(squares)}/{count} = {fmt(var)}"
-                add(out_index=(n, c, i, j), value=squares, text=text, phase="var", channel=c,
-                    x=value, done=done, mean=mean, var=var)
+                add(
+                    out_index=(n, c, i, j),
+                    value=squares,
+                    text=text,
+                    phase="var",
+                    channel=c,
+                    x=value,
+                    done=done,
+                    mean=mean,
+                    var=var,
+                )
             var = squares / count
         else:
             mean, var = running_mean[c], running_var[c]
@@ -362,26 +421,59 @@ def trace_batchnorm(
             value = x[n, c, i, j]
             y = gamma[c] * (value - mean) / root + beta[c]
             output[n, c, i, j] = y
-            text = (f"y = {term(gamma[c])}·({fmt(value)} − {term(mean)})/√({fmt(var)} + {fmt(eps)})"
-                    f" + {term(beta[c])} = {fmt(y)}")
-            add(out_index=(n, c, i, j), value=y, text=text, phase="normalize", channel=c,
-                x=value, done=done, mean=mean, var=var)
+            text = (
+                f"y = {term(gamma[c])}·({fmt(value)} − {term(mean)})/√({fmt(var)} + {fmt(eps)})"
+                f" + {term(beta[c])} = {fmt(y)}"
+            )
+            add(
+                out_index=(n, c, i, j),
+                value=y,
+                text=text,
+                phase="normalize",
+                channel=c,
+                x=value,
+                done=done,
+                mean=mean,
+                var=var,
+            )
         if training:
             unbiased = var * count / (count - 1)
             new_mean[c] = (1 - momentum) * running_mean[c] + momentum * mean
             new_var[c] = (1 - momentum) * running_var[c] + momentum * unbiased
             keep = fmt(1 - momentum)
-            add(out_index=(c,), value=new_mean[c], phase="running", channel=c, done=count,
-                mean=mean, var=var,
+            add(
+                out_index=(c,),
+                value=new_mean[c],
+                phase="running",
+                channel=c,
+                done=count,
+                mean=mean,
+                var=var,
                 text=f"running_mean = {keep}·{term(running_mean[c])} + {fmt(momentum)}·{term(mean)}"
-                     f" = {fmt(new_mean[c])}")
-            add(out_index=(c,), value=new_var[c], phase="running", channel=c, done=count,
-                mean=mean, var=var,
+                f" = {fmt(new_mean[c])}",
+            )
+            add(
+                out_index=(c,),
+                value=new_var[c],
+                phase="running",
+                channel=c,
+                done=count,
+                mean=mean,
+                var=var,
                 text=f"running_var = {keep}·{term(running_var[c])} + {fmt(momentum)}·{fmt(unbiased)}"
-                     f" = {fmt(new_var[c])}   (unbiased σ² = {fmt(var)}·{count}/{count - 1})")
-    params = {"gamma": gamma, "beta": beta, "eps": eps, "momentum": momentum, "training": training,
-              "running_mean": running_mean, "running_var": running_var,
-              "new_running_mean": new_mean, "new_running_var": new_var}
+                f" = {fmt(new_var[c])}   (unbiased σ² = {fmt(var)}·{count}/{count - 1})",
+            )
+    params = {
+        "gamma": gamma,
+        "beta": beta,
+        "eps": eps,
+        "momentum": momentum,
+        "training": training,
+        "running_mean": running_mean,
+        "running_var": running_var,
+        "new_running_mean": new_mean,
+        "new_running_var": new_var,
+    }
     return StageTrace("batchnorm", name, x, output, tuple(steps), params)
 
 
@@ -395,8 +487,16 @@ def trace_relu(x: np.ndarray, stage: int = 0, name: str = "relu") -> StageTrace:
         value = x[index]
         y = value if value > 0 else 0.0
         output[index] = y
-        steps.append(ReluStep(stage=stage, index=len(steps), out_index=index, value=y,
-                              text=f"max(0, {fmt(value)}) = {fmt(y)}", x=value))
+        steps.append(
+            ReluStep(
+                stage=stage,
+                index=len(steps),
+                out_index=index,
+                value=y,
+                text=f"max(0, {fmt(value)}) = {fmt(y)}",
+                x=value,
+            )
+        )
     return StageTrace("relu", name, x, output, tuple(steps), {})
 
 

@@ -12,8 +12,7 @@ from tui.cli import main
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_trace_text_prints_nine_dot_products_and_the_feature_map(capsys):
@@ -53,10 +52,13 @@ def test_samples_lists_titles(capsys):
     assert "seed_conv" in out and "5x5" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["trace", "no_such_sample"], "no such file"),
-    (["trace", "seed_conv", "--format", "pdf"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["trace", "no_such_sample"], "no such file"),
+        (["trace", "seed_conv", "--format", "pdf"], "invalid choice"),
+    ],
+)
 def test_user_mistakes_exit_2_without_traceback(args, message):
     result = run_cli(*args)
     assert result.returncode == 2

@@ -29,16 +29,32 @@ from tui.screens.training import TrainingScreen
 #: Projector-friendly themes: pure black/white backgrounds, saturated highlights.
 THEMES = (
     Theme(
-        name="cnn-dark", dark=True,
-        background="#000000", foreground="#ffffff", surface="#0a0a0a", panel="#262626",
-        primary="#5ec8ff", secondary="#ffffff", accent="#ff7cf5", warning="#ffd400",
-        success="#3dff7a", error="#ff5c5c",
+        name="cnn-dark",
+        dark=True,
+        background="#000000",
+        foreground="#ffffff",
+        surface="#0a0a0a",
+        panel="#262626",
+        primary="#5ec8ff",
+        secondary="#ffffff",
+        accent="#ff7cf5",
+        warning="#ffd400",
+        success="#3dff7a",
+        error="#ff5c5c",
     ),
     Theme(
-        name="cnn-light", dark=False,
-        background="#ffffff", foreground="#000000", surface="#ffffff", panel="#dcdcdc",
-        primary="#0036b3", secondary="#000000", accent="#9c0091", warning="#a84b00",
-        success="#006b1f", error="#c00000",
+        name="cnn-light",
+        dark=False,
+        background="#ffffff",
+        foreground="#000000",
+        surface="#ffffff",
+        panel="#dcdcdc",
+        primary="#0036b3",
+        secondary="#000000",
+        accent="#9c0091",
+        warning="#a84b00",
+        success="#006b1f",
+        error="#c00000",
     ),
 )
 DARK, LIGHT = (theme.name for theme in THEMES)
@@ -54,14 +70,26 @@ class CnnApp(App[int]):
         Binding("o", "open", "Open", tooltip="Open another sample (shipped or in this folder)"),
         Binding("t", "toggle_theme", "Theme", tooltip="Switch between the dark and the light theme"),
         # Not in the footer (the stepper's footer stays as it was); in the help and the palette.
-        Binding("w", "network", "Network", show=False, tooltip="The lecture's whole network (seed_convnet): layers, "
-                "feature maps, training"),
+        Binding(
+            "w",
+            "network",
+            "Network",
+            show=False,
+            tooltip="The lecture's whole network (seed_convnet): layers, feature maps, training",
+        ),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="Keys and views"),
         Binding("q", "quit", "Quit", tooltip="Quit"),
     ]
 
-    def __init__(self, sample: samples.Sample | None, trace: Trace | None = None, *, theme: str = DARK,
-                 network: Path | None = None, data: str = "synthetic") -> None:
+    def __init__(
+        self,
+        sample: samples.Sample | None,
+        trace: Trace | None = None,
+        *,
+        theme: str = DARK,
+        network: Path | None = None,
+        data: str = "synthetic",
+    ) -> None:
         """Open on sample's trace, or on the network view of the network sample file `network`
         (which trains on `data`: "synthetic", a CIFAR-10 binary folder or file, or an .npz)."""
         super().__init__()
@@ -124,11 +152,17 @@ class CnnApp(App[int]):
             elif choice == "discard":
                 then()
 
-        self.push_screen(ChoiceDialog(f"The sample has unsaved edits. Before {doing}:", [
-            ("save", "Save them (a shipped sample asks for a new path)"),
-            ("discard", "Discard them"),
-            ("cancel", "Cancel: keep editing (Esc)"),
-        ]), answer)
+        self.push_screen(
+            ChoiceDialog(
+                f"The sample has unsaved edits. Before {doing}:",
+                [
+                    ("save", "Save them (a shipped sample asks for a new path)"),
+                    ("discard", "Discard them"),
+                    ("cancel", "Cancel: keep editing (Esc)"),
+                ],
+            ),
+            answer,
+        )
 
     def action_network(self) -> None:
         """Open the lecture's network; from a stepper it comes on top, so Escape returns."""
@@ -150,8 +184,16 @@ class CnnApp(App[int]):
                 self.push_screen(HelpScreen([(views[kind], kind.BINDINGS), ("App", self.BINDINGS)]))
                 return
             editing = sorted(EDIT_BINDINGS, key=lambda b: b.action != "toggle_edit")
-            self.push_screen(HelpScreen([("Stepping", STEP_BINDINGS), ("Editing (e)", editing),
-                                         ("Files, undo", FILE_BINDINGS), ("App", self.BINDINGS)]))
+            self.push_screen(
+                HelpScreen(
+                    [
+                        ("Stepping", STEP_BINDINGS),
+                        ("Editing (e)", editing),
+                        ("Files, undo", FILE_BINDINGS),
+                        ("App", self.BINDINGS),
+                    ]
+                )
+            )
 
     # ------------------------------------------------------------ command palette
 
@@ -162,8 +204,12 @@ class CnnApp(App[int]):
         views = (StepperScreen, NetworkScreen, TrainingScreen)
         if isinstance(screen, views):
             # The view's own keys, a subclass's (the bridge's Escape) first.
-            bindings = [binding for cls in type(screen).__mro__ if isinstance(cls, type) and issubclass(cls, views)
-                        for binding in cls.__dict__.get("BINDINGS", [])] + bindings
+            bindings = [
+                binding
+                for cls in type(screen).__mro__
+                if isinstance(cls, type) and issubclass(cls, views)
+                for binding in cls.__dict__.get("BINDINGS", [])
+            ] + bindings
         for binding in bindings:
             if binding.action == "quit":
                 continue  # Textual already offers Quit

@@ -103,15 +103,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cnn-tui network view benchmark, terminal {size[0]}x{size[1]}")
     print(f"{'start → first frame, in process':<40} {asyncio.run(first_frame(size)):6.1f} ms")
     launched = first_frame_in_tmux(size, "seed_convnet", lambda screen: "mult-adds" in screen and "▀" in screen)
-    print(f"{'start → first frame, launched in tmux':<40} "
-          + ("(tmux not available)" if launched is None else f"{launched:6.1f} ms"))
+    print(
+        f"{'start → first frame, launched in tmux':<40} "
+        + ("(tmux not available)" if launched is None else f"{launched:6.1f} ms")
+    )
     print(summary("→ next channel (conv1) → repaint", asyncio.run(key_to_repaint("right", "left", args.presses, size))))
     print(summary("↓ next layer → repaint", asyncio.run(key_to_repaint("down", "up", args.presses, size))))
     fps, steps, latencies = asyncio.run(while_training(size, args.seconds))
     print(f"{'training: frames per second':<40} {fps:6.1f}")
     print(f"{'training: steps per second':<40} {steps:6.2f}")
-    print(f"{'training: p → repaint':<40} median {statistics.median(latencies):5.1f} ms   "
-          f"max {max(latencies):5.1f} ms (n={len(latencies)})")
+    print(
+        f"{'training: p → repaint':<40} median {statistics.median(latencies):5.1f} ms   "
+        f"max {max(latencies):5.1f} ms (n={len(latencies)})"
+    )
     return 0
 
 

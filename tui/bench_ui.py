@@ -39,11 +39,16 @@ from tui.app import CnnApp
 def big_sample() -> samples.Sample:
     """A 32x32 input of seeded small integers under the lecture's 3x3 kernel, padding 1."""
     rng = np.random.default_rng(0)
-    return samples.parse({
-        "title": "Benchmark: 32x32 input, 3x3 kernel, padding 1", "op": "conv",
-        "input": rng.integers(0, 10, size=(32, 32)).tolist(),
-        "kernel": [[1, 0, 1], [0, 1, 0], [1, 0, 1]], "padding": 1,
-    }, "bench")
+    return samples.parse(
+        {
+            "title": "Benchmark: 32x32 input, 3x3 kernel, padding 1",
+            "op": "conv",
+            "input": rng.integers(0, 10, size=(32, 32)).tolist(),
+            "kernel": [[1, 0, 1], [0, 1, 0], [1, 0, 1]],
+            "padding": 1,
+        },
+        "bench",
+    )
 
 
 class FrameClock:
@@ -79,8 +84,9 @@ class FrameClock:
         screen._compositor_refresh = timed
 
 
-async def key_to_repaint(sample: samples.Sample, presses: int,
-                         size: tuple[int, int]) -> tuple[list[float], list[float]]:
+async def key_to_repaint(
+    sample: samples.Sample, presses: int, size: tuple[int, int]
+) -> tuple[list[float], list[float]]:
     """Milliseconds from each Right press to its last frame, and the paint time of those frames."""
     app = CnnApp(sample, sample.trace())
     clock = FrameClock(app)
@@ -114,8 +120,9 @@ async def first_frame_in_process(sample: samples.Sample, size: tuple[int, int]) 
     return (clock.frames[0] - start) * 1000
 
 
-def first_frame_in_tmux(size: tuple[int, int], arguments: str = "",
-                        ready: Callable[[str], bool] = lambda screen: "step 1 of" in screen) -> float | None:
+def first_frame_in_tmux(
+    size: tuple[int, int], arguments: str = "", ready: Callable[[str], bool] = lambda screen: "step 1 of" in screen
+) -> float | None:
     """Launch `python -m tui.cli ARGUMENTS` until ready(screen text) on a tmux screen, in ms; None
     without tmux. By default: the stepper's first step."""
     if shutil.which("tmux") is None:
@@ -123,13 +130,30 @@ def first_frame_in_tmux(size: tuple[int, int], arguments: str = "",
     server = f"cnn-tui-bench-{uuid.uuid4().hex[:8]}"
     root = Path(__file__).resolve().parents[1]
     start = time.perf_counter()
-    subprocess.run(["tmux", "-L", server, "new-session", "-d", "-s", "a", "-x", str(size[0]),
-                    "-y", str(size[1]), "-c", str(root), f"{sys.executable} -m tui.cli {arguments}".strip()],
-                   check=True)
+    subprocess.run(
+        [
+            "tmux",
+            "-L",
+            server,
+            "new-session",
+            "-d",
+            "-s",
+            "a",
+            "-x",
+            str(size[0]),
+            "-y",
+            str(size[1]),
+            "-c",
+            str(root),
+            f"{sys.executable} -m tui.cli {arguments}".strip(),
+        ],
+        check=True,
+    )
     try:
         while time.perf_counter() - start < 30:
-            screen = subprocess.run(["tmux", "-L", server, "capture-pane", "-p", "-t", "a"],
-                                    capture_output=True, text=True).stdout
+            screen = subprocess.run(
+                ["tmux", "-L", server, "capture-pane", "-p", "-t", "a"], capture_output=True, text=True
+            ).stdout
             if ready(screen):
                 return (time.perf_counter() - start) * 1000
             time.sleep(0.005)
@@ -142,8 +166,10 @@ def summary(name: str, measured: tuple[list[float], list[float]]) -> str:
     latencies, paints = measured
     ordered = sorted(latencies)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    return (f"{name:<40} median {statistics.median(latencies):5.1f} ms   p95 {p95:5.1f} ms   "
-            f"(paint median {statistics.median(paints):4.1f} ms, n={len(latencies)})")
+    return (
+        f"{name:<40} median {statistics.median(latencies):5.1f} ms   p95 {p95:5.1f} ms   "
+        f"(paint median {statistics.median(paints):4.1f} ms, n={len(latencies)})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     lecture = samples.load(samples.resolve(None))
     print(f"cnn-tui UI benchmark, terminal {width}x{height}, {args.presses} presses each")
     print(summary("key → repaint, 5x5 example", asyncio.run(key_to_repaint(lecture, args.presses, size))))
-    print(summary("key → repaint, 32x32 input, 3x3 kernel", asyncio.run(key_to_repaint(big_sample(), args.presses, size))))
+    print(
+        summary("key → repaint, 32x32 input, 3x3 kernel", asyncio.run(key_to_repaint(big_sample(), args.presses, size)))
+    )
     print(f"{'start → first frame, in process':<40} {asyncio.run(first_frame_in_process(lecture, size)):6.1f} ms")
     launched = first_frame_in_tmux(size)
     if launched is None:

@@ -44,9 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     opener = sub.add_parser("open", help="open SAMPLE in the app (the default when no command is given)")
     opener.add_argument("sample", nargs="?", default=None, help="a shipped sample name or a path to a .toml file")
-    opener.add_argument("--data", default="synthetic", metavar="synthetic|PATH",
-                        help="what the network view trains on: the synthetic set (default), a CIFAR-10 "
-                        "binary folder or file, or an .npz with images and labels")
+    opener.add_argument(
+        "--data",
+        default="synthetic",
+        metavar="synthetic|PATH",
+        help="what the network view trains on: the synthetic set (default), a CIFAR-10 "
+        "binary folder or file, or an .npz with images and labels",
+    )
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)

@@ -110,11 +110,14 @@ def stepwise_forward(network: Network, item: np.ndarray) -> np.ndarray:
             kh, kw = layer.kernel
             for i in range(layer.out_shape[1]):
                 for j in range(layer.out_shape[2]):
-                    window = padded[:, i * sh:i * sh + dh * (kh - 1) + 1:dh, j * sw:j * sw + dw * (kw - 1) + 1:dw]
+                    window = padded[
+                        :, i * sh : i * sh + dh * (kh - 1) + 1 : dh, j * sw : j * sw + dw * (kw - 1) + 1 : dw
+                    ]
                     if layer.kind == "conv":
                         for o in range(layer.out_shape[0]):
                             out[o, i, j] = np.sum(window * state["weight"][o]) + (
-                                state["bias"][o] if "bias" in state else 0)
+                                state["bias"][o] if "bias" in state else 0
+                            )
                     elif layer.kind == "maxpool":
                         out[:, i, j] = window.max(axis=(1, 2))
                     else:
@@ -143,8 +146,15 @@ def torch_module(network: Network):
     modules = OrderedDict()
     for layer in network.layers:
         if layer.kind == "conv":
-            module = nn.Conv2d(layer.in_shape[0], layer.out_channels, layer.kernel, layer.stride, layer.padding,
-                               layer.dilation, bias=layer.has_bias)
+            module = nn.Conv2d(
+                layer.in_shape[0],
+                layer.out_channels,
+                layer.kernel,
+                layer.stride,
+                layer.padding,
+                layer.dilation,
+                bias=layer.has_bias,
+            )
         elif layer.kind == "batchnorm":
             kind = nn.BatchNorm2d if len(layer.in_shape) == 3 else nn.BatchNorm1d
             module = kind(layer.in_shape[0], eps=layer.options["eps"], momentum=layer.options["momentum"])
@@ -192,8 +202,9 @@ class BenchResult:
         return self.step_seconds / self.torch_step_seconds if self.torch_step_seconds else None
 
 
-def _torch_actions(network: Network, x: np.ndarray, labels: np.ndarray, lr: float,
-                   threads: int) -> dict[str, Callable[[], object]]:
+def _torch_actions(
+    network: Network, x: np.ndarray, labels: np.ndarray, lr: float, threads: int
+) -> dict[str, Callable[[], object]]:
     """PyTorch's forward and training step on the same batch, from the same weights."""
     import torch
     import torch.nn.functional as functional
@@ -215,8 +226,9 @@ def _torch_actions(network: Network, x: np.ndarray, labels: np.ndarray, lr: floa
     return {"torch forward": forward, "torch step": step}
 
 
-def run_bench(network: Network, batch_size: int = 32, repeats: int = 15, with_torch: bool = True,
-              lr: float = 0.01) -> BenchResult:
+def run_bench(
+    network: Network, batch_size: int = 32, repeats: int = 15, with_torch: bool = True, lr: float = 0.01
+) -> BenchResult:
     """Time forward (training-mode batch norm) and a full SGD step on one random batch, taking turns
     with PyTorch's when it is installed; the network is trained on that batch along the way."""
     rng = np.random.default_rng(0)
@@ -245,11 +257,18 @@ def run_bench(network: Network, batch_size: int = 32, repeats: int = 15, with_to
     difference = float(np.max(np.abs(stepwise - network.forward(x[:1], training=False)[0])))
     forward_flops, step_flop_count = step_flops(network, batch_size)
     return BenchResult(
-        batch_size=batch_size, threads=threads, forward_seconds=forward_seconds, step_seconds=step_seconds,
-        forward_gflops=forward_flops / forward_seconds / 1e9, step_gflops=step_flop_count / step_seconds / 1e9,
-        matmul_gflops=matmul_gflops(), stepwise_seconds=stepwise_seconds,
+        batch_size=batch_size,
+        threads=threads,
+        forward_seconds=forward_seconds,
+        step_seconds=step_seconds,
+        forward_gflops=forward_flops / forward_seconds / 1e9,
+        step_gflops=step_flop_count / step_seconds / 1e9,
+        matmul_gflops=matmul_gflops(),
+        stepwise_seconds=stepwise_seconds,
         stepwise_speedup=stepwise_seconds / (forward_seconds / batch_size),
-        stepwise_max_difference=difference, peak_memory_bytes=peak,
-        torch_forward_seconds=medians.get("torch forward"), torch_step_seconds=medians.get("torch step"),
+        stepwise_max_difference=difference,
+        peak_memory_bytes=peak,
+        torch_forward_seconds=medians.get("torch forward"),
+        torch_step_seconds=medians.get("torch step"),
         machine=machine_name(),
     )

@@ -60,7 +60,7 @@ def _windowed(layer: Conv | Pool, image: np.ndarray, i: int, j: int):
     dilation = getattr(layer, "dilation", (1, 1))
     rows = _window_crop(image.shape[1], i, layer.kernel[0], layer.stride[0], layer.padding[0], dilation[0])
     cols = _window_crop(image.shape[2], j, layer.kernel[1], layer.stride[1], layer.padding[1], dilation[1])
-    crop = image[:, rows[0]:rows[1], cols[0]:cols[1]]
+    crop = image[:, rows[0] : rows[1], cols[0] : cols[1]]
     return crop, (rows[2], cols[2]), (rows[3], cols[3]), (rows[4], cols[4])
 
 
@@ -68,17 +68,28 @@ def _output_width(width: int, kernel: int, stride: int, padding: int, dilation: 
     return (width + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def conv_cell(layer: Conv, layer_input: np.ndarray, state: dict[str, np.ndarray], output: np.ndarray,
-              n: int, o: int, i: int, j: int) -> Bridge:
+def conv_cell(
+    layer: Conv,
+    layer_input: np.ndarray,
+    state: dict[str, np.ndarray],
+    output: np.ndarray,
+    n: int,
+    o: int,
+    i: int,
+    j: int,
+) -> Bridge:
     """Output cell (n, o, i, j) of a conv layer. layer_input (N, C, H, W), output (N, O, H', W')."""
     crop, padding, stride, (a, b) = _windowed(layer, np.asarray(layer_input[n], np.float64), i, j)
-    weight = np.asarray(state[layer.key("weight")][o:o + 1], np.float64)
-    bias = np.asarray(state[layer.key("bias")][o:o + 1], np.float64) if layer.has_bias else None
+    weight = np.asarray(state[layer.key("weight")][o : o + 1], np.float64)
+    bias = np.asarray(state[layer.key("bias")][o : o + 1], np.float64) if layer.has_bias else None
     params = {"weight": weight, "bias": bias, "stride": stride, "padding": padding, "dilation": layer.dilation}
     where = f"{layer.name} · image {n} · map {o} · cell ({i}, {j})"
-    sample = Sample(title=f"{where}: filter {o} on the real window", input=crop[None],
-                    stages=[Stage("conv", layer.name, params)],
-                    description=f"One output cell of {layer.name} from the batch path, step by step.")
+    sample = Sample(
+        title=f"{where}: filter {o} on the real window",
+        input=crop[None],
+        stages=[Stage("conv", layer.name, params)],
+        description=f"One output cell of {layer.name} from the batch path, step by step.",
+    )
     validate(sample, "")
     w_out = _output_width(crop.shape[2], layer.kernel[1], stride[1], padding[1], layer.dilation[1])
     note = "" if stride == layer.stride else "stride 1 here so the window at the image's edge stays exact"
@@ -87,19 +98,28 @@ def conv_cell(layer: Conv, layer_input: np.ndarray, state: dict[str, np.ndarray]
 
 def pool_cell(layer: Pool, layer_input: np.ndarray, output: np.ndarray, n: int, c: int, i: int, j: int) -> Bridge:
     """Output cell (n, c, i, j) of a max- or average-pooling layer."""
-    crop, padding, stride, (a, b) = _windowed(layer, np.asarray(layer_input[n, c:c + 1], np.float64), i, j)
+    crop, padding, stride, (a, b) = _windowed(layer, np.asarray(layer_input[n, c : c + 1], np.float64), i, j)
     mode = "max" if layer.kind == "maxpool" else "avg"
     params = {"mode": mode, "size": layer.kernel, "stride": stride, "padding": padding}
     where = f"{layer.name} · image {n} · channel {c} · cell ({i}, {j})"
-    sample = Sample(title=f"{where}: {mode} of the real window", input=crop[None],
-                    stages=[Stage("pool", layer.name, params)])
+    sample = Sample(
+        title=f"{where}: {mode} of the real window", input=crop[None], stages=[Stage("pool", layer.name, params)]
+    )
     validate(sample, "")
     w_out = _output_width(crop.shape[2], layer.kernel[1], stride[1], padding[1], 1)
     return Bridge(sample, a * w_out + b, float(output[n, c, i, j]), where)
 
 
-def batchnorm_channel(layer: BatchNorm, layer_input: np.ndarray, state: dict[str, np.ndarray],
-                      output: np.ndarray, n: int, c: int, i: int, j: int) -> Bridge:
+def batchnorm_channel(
+    layer: BatchNorm,
+    layer_input: np.ndarray,
+    state: dict[str, np.ndarray],
+    output: np.ndarray,
+    n: int,
+    c: int,
+    i: int,
+    j: int,
+) -> Bridge:
     """Channel c of a batch-norm layer in training mode over the batch; the step is cell (n, c, i, j).
 
     state holds the running statistics from before this batch. A trace is limited to
@@ -112,27 +132,46 @@ def batchnorm_channel(layer: BatchNorm, layer_input: np.ndarray, state: dict[str
     images = min(batch, max(2, (MAX_STEPS - 2) // (3 * height * width)))
     note = ""
     if images < batch:
-        note = (f"the first {images} of {batch} images: a trace holds at most {MAX_STEPS:,} steps, "
-                "so μ and σ² are those of these images")
+        note = (
+            f"the first {images} of {batch} images: a trace holds at most {MAX_STEPS:,} steps, "
+            "so μ and σ² are those of these images"
+        )
         n = min(n, images - 1)
-    x = np.asarray(layer_input[:images, c:c + 1], np.float64)
+    x = np.asarray(layer_input[:images, c : c + 1], np.float64)
 
     def one(key: str) -> np.ndarray:
-        return np.asarray(state[layer.key(key)][c:c + 1], np.float64)
+        return np.asarray(state[layer.key(key)][c : c + 1], np.float64)
 
-    params = {"gamma": one("weight"), "beta": one("bias"), "running_mean": one("running_mean"),
-              "running_var": one("running_var"), "eps": float(layer.options["eps"]),
-              "momentum": float(layer.options["momentum"]), "training": True}
+    params = {
+        "gamma": one("weight"),
+        "beta": one("bias"),
+        "running_mean": one("running_mean"),
+        "running_var": one("running_var"),
+        "eps": float(layer.options["eps"]),
+        "momentum": float(layer.options["momentum"]),
+        "training": True,
+    }
     where = f"{layer.name} · channel {c} · image {n} · cell ({i}, {j})"
-    sample = Sample(title=f"{where}: the channel over the batch of {images}", input=x,
-                    stages=[Stage("batchnorm", layer.name, params)])
+    sample = Sample(
+        title=f"{where}: the channel over the batch of {images}",
+        input=x,
+        stages=[Stage("batchnorm", layer.name, params)],
+    )
     validate(sample, "")
     count = images * height * width
     return Bridge(sample, 2 * count + (n * height + i) * width + j, float(output[n, c, i, j]), where, note)
 
 
-def bridge(layer: Layer, layer_input: np.ndarray, state: dict[str, np.ndarray], output: np.ndarray,
-           n: int, c: int, i: int, j: int) -> Bridge:
+def bridge(
+    layer: Layer,
+    layer_input: np.ndarray,
+    state: dict[str, np.ndarray],
+    output: np.ndarray,
+    n: int,
+    c: int,
+    i: int,
+    j: int,
+) -> Bridge:
     """The bridge for cell (n, c, i, j) of any layer that has one; CnnError for the others."""
     if isinstance(layer, Conv):
         return conv_cell(layer, layer_input, state, output, n, c, i, j)
@@ -140,5 +179,4 @@ def bridge(layer: Layer, layer_input: np.ndarray, state: dict[str, np.ndarray], 
         return pool_cell(layer, layer_input, output, n, c, i, j)
     if isinstance(layer, BatchNorm) and np.ndim(layer_input) == 4:
         return batchnorm_channel(layer, layer_input, state, output, n, c, i, j)
-    raise CnnError(f"{layer.name} ({layer.kind}) has no step-by-step view: choose a conv, pooling "
-                   "or batch-norm layer")
+    raise CnnError(f"{layer.name} ({layer.kind}) has no step-by-step view: choose a conv, pooling or batch-norm layer")

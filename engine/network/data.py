@@ -18,8 +18,16 @@ from engine.network.files import read_npz
 
 #: The synthetic set's classes; each is a pattern with random position, size, angle, colours and noise.
 SYNTHETIC_CLASSES = (
-    "h-stripes", "v-stripes", "diagonal", "anti-diagonal", "rings",
-    "plus", "checkerboard", "blob", "square", "x-cross",
+    "h-stripes",
+    "v-stripes",
+    "diagonal",
+    "anti-diagonal",
+    "rings",
+    "plus",
+    "checkerboard",
+    "blob",
+    "square",
+    "x-cross",
 )
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR_RECORD = 1 + 3 * 32 * 32
@@ -45,7 +53,7 @@ class Dataset:
         (batch norm cannot train on a single item)."""
         order = np.arange(len(self)) if rng is None else rng.permutation(len(self))
         for start in range(0, len(self), batch_size):
-            index = order[start:start + batch_size]
+            index = order[start : start + batch_size]
             if len(index) == 1 and rng is not None:
                 return
             yield self.images[index], self.labels[index]
@@ -57,8 +65,10 @@ class Dataset:
         if cut < 2:
             raise CnnError(f"{len(self)} images are too few to split into a training and a test set")
         train, test = order[:cut], order[cut:]
-        return (Dataset(self.images[train], self.labels[train], self.classes),
-                Dataset(self.images[test], self.labels[test], self.classes))
+        return (
+            Dataset(self.images[train], self.labels[train], self.classes),
+            Dataset(self.images[test], self.labels[test], self.classes),
+        )
 
 
 def normalise(pixels: np.ndarray) -> np.ndarray:
@@ -141,8 +151,9 @@ def read_cifar_binary(path: str | os.PathLike) -> Dataset:
 
 
 def _concat(parts: list[Dataset]) -> Dataset:
-    return Dataset(np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts]),
-                   parts[0].classes)
+    return Dataset(
+        np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts]), parts[0].classes
+    )
 
 
 def read_images_npz(path: str | os.PathLike, classes: tuple[str, ...]) -> tuple[Dataset, Dataset | None]:
@@ -158,8 +169,10 @@ def read_images_npz(path: str | os.PathLike, classes: tuple[str, ...]) -> tuple[
         if images is None or labels is None:
             raise CnnError(f"{path}: needs arrays {prefix}images and {prefix}labels, has {', '.join(arrays) or 'none'}")
         if images.ndim != 4 or labels.shape != (images.shape[0],):
-            raise CnnError(f"{path}: {prefix}images must be (N, C, H, W) and {prefix}labels (N,), "
-                           f"got {images.shape} and {labels.shape}")
+            raise CnnError(
+                f"{path}: {prefix}images must be (N, C, H, W) and {prefix}labels (N,), "
+                f"got {images.shape} and {labels.shape}"
+            )
         if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= len(classes):
             raise CnnError(f"{path}: {prefix}labels must be whole numbers 0..{len(classes) - 1}")
         if not (images.dtype == np.uint8 or np.issubdtype(images.dtype, np.floating)):
@@ -175,8 +188,9 @@ def load_data(
     one CIFAR-10 .bin file, or an .npz file; a single file without a test part is split 80/20."""
     if source == "synthetic":
         if train_size < 2 or test_size < 1:
-            raise CnnError(f"the synthetic set needs at least 2 training and 1 test image, "
-                           f"got {train_size} and {test_size}")
+            raise CnnError(
+                f"the synthetic set needs at least 2 training and 1 test image, got {train_size} and {test_size}"
+            )
         return synthetic(train_size, seed), synthetic(test_size, seed + 1_000_003)
     path = Path(source)
     if path.is_dir():
@@ -191,6 +205,7 @@ def load_data(
     if path.suffix == ".bin":
         return read_cifar_binary(path).split(TEST_SHARE, seed)
     if not path.exists():
-        raise CnnError(f'{source}: no such file or folder; --data takes "synthetic", a CIFAR-10 folder, '
-                       "a .bin or an .npz file")
+        raise CnnError(
+            f'{source}: no such file or folder; --data takes "synthetic", a CIFAR-10 folder, a .bin or an .npz file'
+        )
     raise CnnError(f"{source}: unknown data format; use a CIFAR-10 .bin file or folder, or an .npz file")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from engine.errors import CnnError
+from engine.files import write_atomic
 
 
 def read_npz(path: str | os.PathLike, what: str) -> dict[str, np.ndarray]:
@@ -23,17 +24,8 @@ def read_npz(path: str | os.PathLike, what: str) -> dict[str, np.ndarray]:
         raise CnnError(f"{path}: not a readable .npz {what} ({error})") from None
 
 
-def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
-    """Write arrays as .npz atomically: a temp file in the same folder, then os.replace."""
-    path = Path(path)
-    folder = path.parent
-    if not folder.is_dir():
-        raise CnnError(f"{path}: folder {folder} does not exist")
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
+def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
+    """Write arrays as .npz atomically (engine.files.write_atomic); returns the path written."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return write_atomic(path, buffer.getvalue())

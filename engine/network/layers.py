@@ -32,10 +32,10 @@ def _padded(x: np.ndarray, padding: Pair, fill: float = 0.0) -> np.ndarray:
     n, h, w, c = x.shape
     out = np.empty((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
     out[:, :ph] = fill
-    out[:, ph + h:] = fill
-    out[:, ph:ph + h, :pw] = fill
-    out[:, ph:ph + h, pw + w:] = fill
-    out[:, ph:ph + h, pw:pw + w] = x
+    out[:, ph + h :] = fill
+    out[:, ph : ph + h, :pw] = fill
+    out[:, ph : ph + h, pw + w :] = fill
+    out[:, ph : ph + h, pw : pw + w] = x
     return out
 
 
@@ -43,7 +43,7 @@ def _tap(x_pad: np.ndarray, i: int, j: int, out_hw: Pair, stride: Pair, dilation
     """The (N, H_out, W_out, C) view of x_pad that kernel tap (i, j) reads at every output position."""
     (ho, wo), (sh, sw), (dh, dw) = out_hw, stride, dilation
     top, left = i * dh, j * dw
-    return x_pad[:, top:top + sh * (ho - 1) + 1:sh, left:left + sw * (wo - 1) + 1:sw]
+    return x_pad[:, top : top + sh * (ho - 1) + 1 : sh, left : left + sw * (wo - 1) + 1 : sw]
 
 
 def _im2col(x_pad: np.ndarray, kernel: Pair, out_hw: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
@@ -63,8 +63,9 @@ def _im2col(x_pad: np.ndarray, kernel: Pair, out_hw: Pair, stride: Pair, dilatio
 FEW_CHANNELS = 4
 
 
-def _im2col_planes(x: np.ndarray, kernel: Pair, out_hw: Pair, stride: Pair, padding: Pair,
-                   dilation: Pair, ones_row: bool) -> np.ndarray:
+def _im2col_planes(
+    x: np.ndarray, kernel: Pair, out_hw: Pair, stride: Pair, padding: Pair, dilation: Pair, ones_row: bool
+) -> np.ndarray:
     """(N, H, W, C) with few channels -> (C·kh·kw [+ 1], N·H_out·W_out), one row per weight.
 
     With C = 3 a row-per-position im2col would copy runs of 3 numbers; here
@@ -75,21 +76,28 @@ def _im2col_planes(x: np.ndarray, kernel: Pair, out_hw: Pair, stride: Pair, padd
     n, h, w, c = x.shape
     (ph, pw), (kh, kw) = padding, kernel
     planes = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
-    planes[:, :, ph:ph + h, pw:pw + w] = x.transpose(3, 0, 1, 2)
+    planes[:, :, ph : ph + h, pw : pw + w] = x.transpose(3, 0, 1, 2)
     (sh, sw), (dh, dw), (ho, wo) = stride, dilation, out_hw
     rows = np.empty((c * kh * kw + ones_row, n * ho * wo), dtype=x.dtype)
-    cols = rows[:c * kh * kw].reshape(c, kh, kw, n, ho, wo)
+    cols = rows[: c * kh * kw].reshape(c, kh, kw, n, ho, wo)
     for i in range(kh):
         for j in range(kw):
-            cols[:, i, j] = planes[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw]
+            cols[:, i, j] = planes[
+                :, :, i * dh : i * dh + sh * (ho - 1) + 1 : sh, j * dw : j * dw + sw * (wo - 1) + 1 : sw
+            ]
     if ones_row:
         rows[-1] = 1
     return rows
 
 
 def conv_forward(
-    x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
-    stride: Pair, padding: Pair, dilation: Pair, out_hw: Pair,
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    stride: Pair,
+    padding: Pair,
+    dilation: Pair,
+    out_hw: Pair,
 ) -> tuple[np.ndarray, tuple]:
     """Convolution by im2col and one GEMM.
 
@@ -126,7 +134,7 @@ def conv_backward(
     dout2 = dout.reshape(-1, o)
     if c <= FEW_CHANNELS:
         both = dout2.T @ cols.T  # (O, C·kh·kw [+ 1]): the bias gradient is the ones row's column
-        dweight = both[:, :c * kh * kw].reshape(o, c, kh, kw)
+        dweight = both[:, : c * kh * kw].reshape(o, c, kh, kw)
         dbias = both[:, -1].copy() if has_bias else None
     else:
         dweight = (dout2.T @ cols).reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
@@ -142,14 +150,19 @@ def conv_backward(
             np.matmul(dout2, tap_weights[i, j], out=share)
             _tap(dx_pad, i, j, out_hw, stride, dilation)[...] += share_maps
     ph, pw = padding
-    dx = dx_pad[:, ph:pad_shape[1] - ph, pw:pad_shape[2] - pw]
+    dx = dx_pad[:, ph : pad_shape[1] - ph, pw : pad_shape[2] - pw]
     return dx, np.ascontiguousarray(dweight), dbias
 
 
 def batchnorm_forward(
-    x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
-    running_mean: np.ndarray, running_var: np.ndarray,
-    training: bool, momentum: float, eps: float,
+    x: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    running_mean: np.ndarray,
+    running_var: np.ndarray,
+    training: bool,
+    momentum: float,
+    eps: float,
 ) -> tuple[np.ndarray, tuple | None]:
     """BatchNorm2d over every axis but the channels, with PyTorch's running statistics.
 
@@ -207,9 +220,7 @@ def relu_backward(dout: np.ndarray, out: np.ndarray) -> np.ndarray:
     return np.multiply(dout, out > 0)  # np.where with a scalar is several times slower
 
 
-def maxpool_forward(
-    x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, out_hw: Pair
-) -> tuple[np.ndarray, tuple]:
+def maxpool_forward(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, out_hw: Pair) -> tuple[np.ndarray, tuple]:
     """MaxPool2d with padding as −∞. x (N, H, W, C) -> out (N, H_out, W_out, C): a running maximum over the taps."""
     x_pad = _padded(x, padding, -np.inf)
     out = _tap(x_pad, 0, 0, out_hw, stride, (1, 1)).copy()
@@ -251,12 +262,10 @@ def maxpool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     for t, (i, j) in enumerate(taps):
         _tap(dx_pad, i, j, out_hw, stride, (1, 1))[...] += np.multiply(dout, winners[t])
     ph, pw = padding
-    return dx_pad[:, ph:x_pad.shape[1] - ph, pw:x_pad.shape[2] - pw]
+    return dx_pad[:, ph : x_pad.shape[1] - ph, pw : x_pad.shape[2] - pw]
 
 
-def avgpool_forward(
-    x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, out_hw: Pair
-) -> tuple[np.ndarray, tuple]:
+def avgpool_forward(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, out_hw: Pair) -> tuple[np.ndarray, tuple]:
     """AvgPool2d with zero padding counted in the mean (PyTorch's default). (N, H, W, C) -> (N, H_out, W_out, C)."""
     x_pad = _padded(x, padding)
     out = _tap(x_pad, 0, 0, out_hw, stride, (1, 1)).copy()
@@ -274,7 +283,7 @@ def avgpool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     for t in range(kernel[0] * kernel[1]):
         _tap(dx_pad, *divmod(t, kernel[1]), out_hw, stride, (1, 1))[...] += share
     ph, pw = padding
-    return dx_pad[:, ph:pad_shape[1] - ph, pw:pad_shape[2] - pw]
+    return dx_pad[:, ph : pad_shape[1] - ph, pw : pad_shape[2] - pw]
 
 
 def flatten_forward(x: np.ndarray) -> tuple[np.ndarray, tuple]:

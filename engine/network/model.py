@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import re
-from abc import ABC, abstractmethod
 import tomllib
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,8 +128,15 @@ def _uniform_fan_in(rng: np.random.Generator, shape: Shape, fan_in: int, dtype: 
 
 class Conv(Layer):
     kind = "conv"
-    OPTIONS = {"out_channels": None, "kernel": None, "stride": 1, "padding": 0, "dilation": 1,
-               "bias": True, "in_channels": 0}
+    OPTIONS = {
+        "out_channels": None,
+        "kernel": None,
+        "stride": 1,
+        "padding": 0,
+        "dilation": 1,
+        "bias": True,
+        "in_channels": 0,
+    }
     PARAMETERS = ("weight", "bias")
 
     def infer(self) -> Shape:
@@ -165,8 +172,7 @@ class Conv(Layer):
 
     def forward(self, state, x, training):
         bias = state[self.key("bias")] if self.has_bias else None
-        return F.conv_forward(x, state[self.key("weight")], bias, self.stride, self.padding, self.dilation,
-                              self.out_hw)
+        return F.conv_forward(x, state[self.key("weight")], bias, self.stride, self.padding, self.dilation, self.out_hw)
 
     def backward(self, state, dout, cache, need_dx):
         dx, dweight, dbias = F.conv_backward(dout, cache, need_dx)
@@ -197,16 +203,28 @@ class BatchNorm(Layer):
 
     def init(self, rng, dtype):
         c = self.in_shape[0]
-        return {self.key("weight"): np.ones(c, dtype), self.key("bias"): np.zeros(c, dtype),
-                self.key("running_mean"): np.zeros(c, dtype), self.key("running_var"): np.ones(c, dtype)}
+        return {
+            self.key("weight"): np.ones(c, dtype),
+            self.key("bias"): np.zeros(c, dtype),
+            self.key("running_mean"): np.zeros(c, dtype),
+            self.key("running_var"): np.ones(c, dtype),
+        }
 
     def forward(self, state, x, training):
         if training and x.size // x.shape[-1] < 2:
-            raise CnnError(f'batch norm "{self.name}" in training needs more than 1 value per channel; '
-                           "use a batch of 2 or more")
+            raise CnnError(
+                f'batch norm "{self.name}" in training needs more than 1 value per channel; use a batch of 2 or more'
+            )
         return F.batchnorm_forward(
-            x, state[self.key("weight")], state[self.key("bias")], state[self.key("running_mean")],
-            state[self.key("running_var")], training, self.options["momentum"], self.options["eps"])
+            x,
+            state[self.key("weight")],
+            state[self.key("bias")],
+            state[self.key("running_mean")],
+            state[self.key("running_var")],
+            training,
+            self.options["momentum"],
+            self.options["eps"],
+        )
 
     def backward(self, state, dout, cache, need_dx):
         dx, dgamma, dbeta = F.batchnorm_backward(dout, cache)
@@ -329,8 +347,9 @@ class LayerError(CnnError):
     `spec`, the [[layer]] tables as written, and the network's input_shape.
     """
 
-    def __init__(self, message: str, layer: int, rows: list[SummaryRow], spec: list[dict[str, Any]],
-                 input_shape: Shape) -> None:
+    def __init__(
+        self, message: str, layer: int, rows: list[SummaryRow], spec: list[dict[str, Any]], input_shape: Shape
+    ) -> None:
         super().__init__(message)
         self.layer, self.rows, self.spec, self.input_shape = layer, rows, spec, input_shape
 
@@ -348,9 +367,13 @@ class SummaryRow:
 
 def summary_row(layer: Layer) -> SummaryRow:
     """The summary line of one built layer."""
-    return SummaryRow(layer.name, layer.kind, layer.out_shape,
-                      sum(int(np.prod(s)) for k, s in layer.shapes().items() if k in layer.PARAMETERS),
-                      layer.macs)
+    return SummaryRow(
+        layer.name,
+        layer.kind,
+        layer.out_shape,
+        sum(int(np.prod(s)) for k, s in layer.shapes().items() if k in layer.PARAMETERS),
+        layer.macs,
+    )
 
 
 def _flat_features_story(given: int, input_shape: Shape, pools: list[str], reaching: Shape) -> str:
@@ -367,8 +390,10 @@ def _flat_features_story(given: int, input_shape: Shape, pools: list[str], reach
         story = f"from the {_dims(input_shape)} input {what} leave"
     else:
         story = "the layers before it leave"
-    return (f"in_features = {given}, but {story} {_dims(reaching)} = {n} features, not {given} "
-            f"(set in_features = {n} or leave it out)")
+    return (
+        f"in_features = {given}, but {story} {_dims(reaching)} = {n} features, not {given} "
+        f"(set in_features = {n} or leave it out)"
+    )
 
 
 class Network:
@@ -379,9 +404,16 @@ class Network:
     """
 
     def __init__(
-        self, input_shape: Shape | list[int], layers: list[dict[str, Any]], *, title: str = "",
-        description: str = "", classes: list[str] | None = None, seed: int = 0,
-        dtype: type = np.float32, source: str = "network",
+        self,
+        input_shape: Shape | list[int],
+        layers: list[dict[str, Any]],
+        *,
+        title: str = "",
+        description: str = "",
+        classes: list[str] | None = None,
+        seed: int = 0,
+        dtype: type = np.float32,
+        source: str = "network",
     ) -> None:
         self.title, self.description, self.source = title, description, source
         self.spec = [dict(layer) for layer in layers]
@@ -390,8 +422,10 @@ class Network:
         self.layers = self._build()
         out = self.layers[-1].out_shape if self.layers else self.input_shape
         if len(out) != 1:
-            raise CnnError(f"{source}: the network must end in logits of shape (classes,), but gives "
-                           f"{_dims(out)} feature maps; end with flatten and linear layers")
+            raise CnnError(
+                f"{source}: the network must end in logits of shape (classes,), but gives "
+                f"{_dims(out)} feature maps; end with flatten and linear layers"
+            )
         if classes is None:
             classes = [str(i) for i in range(out[0])]
         if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
@@ -409,14 +443,17 @@ class Network:
         self._run: list[tuple[int, Any]] | None = None
 
     def _check_input_shape(self, shape: Any) -> Shape:
-        if (not isinstance(shape, (list, tuple)) or len(shape) != 3
-                or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)):
+        if (
+            not isinstance(shape, (list, tuple))
+            or len(shape) != 3
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
+        ):
             raise CnnError(f"{self.source}: input_shape must be [C, H, W] with positive whole numbers, got {shape!r}")
         return tuple(shape)
 
     def _build(self) -> list[Layer]:
         if not self.spec:
-            raise CnnError(f'{self.source}: a network needs at least one [[layer]] table')
+            raise CnnError(f"{self.source}: a network needs at least one [[layer]] table")
         built: list[Layer] = []
         shape, pools, counts = self.input_shape, [], {}
         for index, table in enumerate(self.spec, 1):
@@ -425,8 +462,10 @@ class Network:
                 raise CnnError(f"{where} must be a table, got {table!r}")
             kind = table.get("type")
             if kind not in LAYER_TYPES:
-                raise CnnError(f"{where}: type {kind!r} is not a layer type{suggest(str(kind), LAYER_TYPES)}; "
-                               f"valid types: {', '.join(LAYER_TYPES)}")
+                raise CnnError(
+                    f"{where}: type {kind!r} is not a layer type{suggest(str(kind), LAYER_TYPES)}; "
+                    f"valid types: {', '.join(LAYER_TYPES)}"
+                )
             counts[kind] = counts.get(kind, 0) + 1
             name = table.get("name", f"{kind}{counts[kind]}")
             if not isinstance(name, str) or not _NAME.match(name):
@@ -440,11 +479,18 @@ class Network:
                 if isinstance(layer, Linear):
                     given = layer.int_option("in_features", 0)
                     if given and given != layer.in_features:
-                        raise layer.fail(_flat_features_story(given, self.input_shape, pools, built[-1].in_shape
-                                                              if isinstance(built[-1], Flatten) else shape))
+                        raise layer.fail(
+                            _flat_features_story(
+                                given,
+                                self.input_shape,
+                                pools,
+                                built[-1].in_shape if isinstance(built[-1], Flatten) else shape,
+                            )
+                        )
             except CnnError as error:
-                raise LayerError(str(error), index - 1, [summary_row(b) for b in built], self.spec,
-                                 self.input_shape) from None
+                raise LayerError(
+                    str(error), index - 1, [summary_row(b) for b in built], self.spec, self.input_shape
+                ) from None
             if isinstance(layer, Pool):
                 pools.append(layer.label)
             built.append(layer)
@@ -474,16 +520,17 @@ class Network:
         missing = [k for k in self.state if k not in given]
         unknown = [k for k in given if k not in self.state]
         if unknown:
-            raise CnnError(f"{source}: unknown key {unknown[0]!r}{suggest(unknown[0], self.state)}; "
-                           f"this network has {', '.join(self.state)}")
+            raise CnnError(
+                f"{source}: unknown key {unknown[0]!r}{suggest(unknown[0], self.state)}; "
+                f"this network has {', '.join(self.state)}"
+            )
         if missing:
             raise CnnError(f"{source}: missing {', '.join(missing)}")
         arrays = {}
         for key, value in given.items():
             array = np.asarray(value)
             if array.shape != self.state[key].shape:
-                raise CnnError(f"{source}: {key} has shape {array.shape}, this network needs "
-                               f"{self.state[key].shape}")
+                raise CnnError(f"{source}: {key} has shape {array.shape}, this network needs {self.state[key].shape}")
             if not np.issubdtype(array.dtype, np.number):
                 raise CnnError(f"{source}: {key} holds {array.dtype} values, not numbers")
             arrays[key] = array
@@ -511,8 +558,9 @@ class Network:
         """
         x = np.asarray(x)
         if x.ndim != 4 or x.shape[1:] != self.input_shape:
-            raise CnnError(f"{self.source}: input must have shape (N, {', '.join(map(str, self.input_shape))}), "
-                           f"got {x.shape}")
+            raise CnnError(
+                f"{self.source}: input must have shape (N, {', '.join(map(str, self.input_shape))}), got {x.shape}"
+            )
         out = x.astype(self.dtype, copy=False).transpose(0, 2, 3, 1)
         run, seen = [], {}
         for index in self._order(activations):
@@ -565,17 +613,25 @@ class Network:
 
     def without_batchnorm(self) -> Network:
         """The same network with its batch-norm layers left out, initialised from the same seed."""
-        return Network(self.input_shape, [t for t in self.spec if t.get("type") != "batchnorm"],
-                       title=self.title, description=self.description, classes=self.classes,
-                       seed=self.seed, dtype=self.dtype, source=self.source)
+        return Network(
+            self.input_shape,
+            [t for t in self.spec if t.get("type") != "batchnorm"],
+            title=self.title,
+            description=self.description,
+            classes=self.classes,
+            seed=self.seed,
+            dtype=self.dtype,
+            source=self.source,
+        )
 
 
 def from_sample(sample: dict[str, Any], source: str = "sample", seed: int = 0) -> Network:
     """A Network from a parsed `op = "network"` sample (a dict as tomllib gives it)."""
     for key in sample:
         if key not in SAMPLE_KEYS:
-            raise CnnError(f"{source}: unknown key {key!r}{suggest(key, SAMPLE_KEYS)}; "
-                           f"valid keys: {', '.join(SAMPLE_KEYS)}")
+            raise CnnError(
+                f"{source}: unknown key {key!r}{suggest(key, SAMPLE_KEYS)}; valid keys: {', '.join(SAMPLE_KEYS)}"
+            )
     if sample.get("op") != "network":
         raise CnnError(f'{source}: op must be "network" for a network sample, got {sample.get("op")!r}')
     if "input_shape" not in sample:
@@ -586,9 +642,15 @@ def from_sample(sample: dict[str, Any], source: str = "sample", seed: int = 0) -
     for key in ("title", "description"):
         if not isinstance(sample.get(key, ""), str):
             raise CnnError(f"{source}: {key} must be a string")
-    return Network(sample["input_shape"], layers, title=sample.get("title", ""),
-                   description=sample.get("description", ""), classes=sample.get("classes"),
-                   seed=seed, source=source)
+    return Network(
+        sample["input_shape"],
+        layers,
+        title=sample.get("title", ""),
+        description=sample.get("description", ""),
+        classes=sample.get("classes"),
+        seed=seed,
+        source=source,
+    )
 
 
 def load(path: str | os.PathLike, seed: int = 0) -> Network:

@@ -19,8 +19,13 @@ class SGD:
     """
 
     def __init__(
-        self, parameters: dict[str, np.ndarray], lr: float = 0.01, momentum: float = 0.0,
-        dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+        self,
+        parameters: dict[str, np.ndarray],
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
     ) -> None:
         if not lr > 0:
             raise CnnError(f"learning rate must be positive, got {lr}")

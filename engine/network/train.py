@@ -57,19 +57,28 @@ def evaluate(network: Network, data: Dataset, batch_size: int = 256) -> tuple[fl
 
 
 def train(
-    network: Network, train_set: Dataset, test_set: Dataset, *, epochs: int = 1, batch_size: int = 32,
-    lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0, seed: int = 0,
+    network: Network,
+    train_set: Dataset,
+    test_set: Dataset,
+    *,
+    epochs: int = 1,
+    batch_size: int = 32,
+    lr: float = 0.01,
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+    seed: int = 0,
 ) -> Iterator[BatchDone | EpochDone]:
     """SGD on train_set for epochs passes, shuffled by seed; yields after every step and every epoch."""
     if epochs < 1 or batch_size < 2:
         raise CnnError(f"training needs epochs ≥ 1 and batch size ≥ 2, got {epochs} and {batch_size}")
     if train_set.images.shape[1:] != network.input_shape:
-        raise CnnError(f"the data's images are {train_set.images.shape[1:]}, the network takes "
-                       f"{network.input_shape}")
+        raise CnnError(f"the data's images are {train_set.images.shape[1:]}, the network takes {network.input_shape}")
     classes = len(network.classes)
     if max(train_set.labels.max(), test_set.labels.max()) >= classes:
-        raise CnnError(f"the data has labels up to {max(train_set.labels.max(), test_set.labels.max())}, "
-                       f"but the network gives only {classes} logits")
+        raise CnnError(
+            f"the data has labels up to {max(train_set.labels.max(), test_set.labels.max())}, "
+            f"but the network gives only {classes} logits"
+        )
     optimiser = SGD(network.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     rng = np.random.default_rng(seed)
     batches = len(train_set) // batch_size + (len(train_set) % batch_size > 1)
@@ -86,8 +95,10 @@ def train(
             seen += len(labels)
             total_loss += loss * len(labels)
             correct += hits
-            yield BatchDone(epoch, batch, batches, loss, hits / len(labels),
-                            len(labels) / (time.perf_counter() - step_started))
+            yield BatchDone(
+                epoch, batch, batches, loss, hits / len(labels), len(labels) / (time.perf_counter() - step_started)
+            )
         test_loss, test_accuracy = evaluate(network, test_set)
-        yield EpochDone(epoch, epochs, total_loss / seen, correct / seen, test_loss, test_accuracy,
-                        time.perf_counter() - started)
+        yield EpochDone(
+            epoch, epochs, total_loss / seen, correct / seen, test_loss, test_accuracy, time.perf_counter() - started
+        )

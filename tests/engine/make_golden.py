@@ -22,20 +22,31 @@ def build() -> dict[str, np.ndarray]:
     weight = rng.normal(size=(4, 3, 3, 2))
     bias = rng.normal(size=4)
     t = torch.tensor
-    fixtures |= {"conv.x": x, "conv.weight": weight, "conv.bias": bias,
-                 "conv.out": F.conv2d(t(x), t(weight), t(bias), stride=(2, 1), padding=(1, 2),
-                                      dilation=(1, 2)).numpy()}
-    fixtures |= {"maxpool.out": F.max_pool2d(t(x), (3, 2), (2, 1), (1, 1)).numpy(),
-                 "avgpool.out": F.avg_pool2d(t(x), 3, 2, 1).numpy(),
-                 "avgpool_nopad.out": F.avg_pool2d(t(x), 3, 2, 1, count_include_pad=False).numpy()}
+    fixtures |= {
+        "conv.x": x,
+        "conv.weight": weight,
+        "conv.bias": bias,
+        "conv.out": F.conv2d(t(x), t(weight), t(bias), stride=(2, 1), padding=(1, 2), dilation=(1, 2)).numpy(),
+    }
+    fixtures |= {
+        "maxpool.out": F.max_pool2d(t(x), (3, 2), (2, 1), (1, 1)).numpy(),
+        "avgpool.out": F.avg_pool2d(t(x), 3, 2, 1).numpy(),
+        "avgpool_nopad.out": F.avg_pool2d(t(x), 3, 2, 1, count_include_pad=False).numpy(),
+    }
     gamma, beta = rng.normal(size=3), rng.normal(size=3)
     running_mean, running_var = t(rng.normal(size=3)), t(rng.uniform(0.5, 2, size=3))
-    fixtures |= {"bn.gamma": gamma, "bn.beta": beta, "bn.running_mean": running_mean.numpy().copy(),
-                 "bn.running_var": running_var.numpy().copy()}
-    fixtures["bn.eval.out"] = F.batch_norm(t(x), running_mean, running_var, t(gamma), t(beta),
-                                           training=False, eps=1e-5).numpy()
-    fixtures["bn.train.out"] = F.batch_norm(t(x), running_mean, running_var, t(gamma), t(beta),
-                                            training=True, momentum=0.1, eps=1e-5).numpy()
+    fixtures |= {
+        "bn.gamma": gamma,
+        "bn.beta": beta,
+        "bn.running_mean": running_mean.numpy().copy(),
+        "bn.running_var": running_var.numpy().copy(),
+    }
+    fixtures["bn.eval.out"] = F.batch_norm(
+        t(x), running_mean, running_var, t(gamma), t(beta), training=False, eps=1e-5
+    ).numpy()
+    fixtures["bn.train.out"] = F.batch_norm(
+        t(x), running_mean, running_var, t(gamma), t(beta), training=True, momentum=0.1, eps=1e-5
+    ).numpy()
     fixtures["bn.train.running_mean"] = running_mean.numpy()
     fixtures["bn.train.running_var"] = running_var.numpy()
     fixtures["relu.out"] = F.relu(t(x)).numpy()

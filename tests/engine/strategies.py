@@ -49,5 +49,13 @@ def batchnorm_cases(draw):
     assume(not training or n * h * w >= 2)
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     x = rng.normal(loc=0.5, scale=1.5, size=(n, c, h, w))
-    return (x, rng.normal(size=c), rng.normal(size=c), rng.normal(size=c), rng.uniform(0.5, 2, size=c),
-            draw(st.sampled_from([0.1, 0.01, 0.5])), draw(st.sampled_from([1e-5, 1e-3])), training)
+    return (
+        x,
+        rng.normal(size=c),
+        rng.normal(size=c),
+        rng.normal(size=c),
+        rng.uniform(0.5, 2, size=c),
+        draw(st.sampled_from([0.1, 0.01, 0.5])),
+        draw(st.sampled_from([1e-5, 1e-3])),
+        training,
+    )

@@ -56,18 +56,27 @@ def test_batchnorm_vectors_follow_the_channels():
     assert grown.trace().output.shape == (2, 3, 3, 3)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda s: edits.resize(s, "conv.kernel", "rows", 3), "kernel height 6 (dilated span 6) is larger than the padded input height 5"),
-    (lambda s: edits.resize(s, "input", "cols", -3), "kernel width 3 (dilated span 3) is larger than the padded input width 2"),
-    (lambda s: edits.resize(s, "conv.kernel", "rows", -3), "cannot remove the last row"),
-    (lambda s: edits.resize(s, "conv.kernel", "batch", 1), "cannot change batch here"),
-    (lambda s: edits.resize(s, "input", "rows", 300), "at most 256 rows"),
-    (lambda s: edits.set_param(s, "conv", "stride", 0), "stride must be at least 1, got 0"),
-    (lambda s: edits.set_param(s, "conv", "padding", -1), "padding must be at least 0"),
-    (lambda s: edits.set_param(s, "conv", "dilation", 3), "dilated span 7"),
-    (lambda s: edits.set_param(s, "cnv", "stride", 2), 'no stage \'cnv\' (did you mean "conv"?)'),
-    (lambda s: edits.apply_kernel_preset(s, "conv", "sobel"), "unknown kernel preset"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda s: edits.resize(s, "conv.kernel", "rows", 3),
+            "kernel height 6 (dilated span 6) is larger than the padded input height 5",
+        ),
+        (
+            lambda s: edits.resize(s, "input", "cols", -3),
+            "kernel width 3 (dilated span 3) is larger than the padded input width 2",
+        ),
+        (lambda s: edits.resize(s, "conv.kernel", "rows", -3), "cannot remove the last row"),
+        (lambda s: edits.resize(s, "conv.kernel", "batch", 1), "cannot change batch here"),
+        (lambda s: edits.resize(s, "input", "rows", 300), "at most 256 rows"),
+        (lambda s: edits.set_param(s, "conv", "stride", 0), "stride must be at least 1, got 0"),
+        (lambda s: edits.set_param(s, "conv", "padding", -1), "padding must be at least 0"),
+        (lambda s: edits.set_param(s, "conv", "dilation", 3), "dilated span 7"),
+        (lambda s: edits.set_param(s, "cnv", "stride", 2), "no stage 'cnv' (did you mean \"conv\"?)"),
+        (lambda s: edits.apply_kernel_preset(s, "conv", "sobel"), "unknown kernel preset"),
+    ],
+)
 def test_impossible_edits_are_refused_with_the_reason(lecture, call, message):
     with pytest.raises(CnnError, match=None) as error:
         call(lecture)

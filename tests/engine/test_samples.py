@@ -29,8 +29,18 @@ def same(a: samples.Sample, b: samples.Sample) -> None:
 
 def test_the_required_samples_ship():
     names = set(SINGLE_OP_SAMPLES)
-    assert {"seed_conv", "seed_conv_stride2", "seed_conv_padding1", "rgb_conv", "edge_sobel",
-            "max_pool", "avg_pool", "seed_batchnorm", "batchnorm_channels", "seed_pipeline"} <= names
+    assert {
+        "seed_conv",
+        "seed_conv_stride2",
+        "seed_conv_padding1",
+        "rgb_conv",
+        "edge_sobel",
+        "max_pool",
+        "avg_pool",
+        "seed_batchnorm",
+        "batchnorm_channels",
+        "seed_pipeline",
+    } <= names
 
 
 @pytest.mark.parametrize("name", SINGLE_OP_SAMPLES)
@@ -65,35 +75,47 @@ CONV = 'title = "t"\nop = "conv"\ninput = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]\nker
 
 BAD = [
     ('title = "t"\nop = "conv"\ninput = [[1, 2]\n', "not valid TOML"),
-    ('title = "t"\nop = "convolution"\ninput = [[1]]\n', 'unknown op \'convolution\' (did you mean "conv"?)'),
-    (CONV + "strid = 2\n", 'unknown key \'strid\' (did you mean "stride"?)'),
+    ('title = "t"\nop = "convolution"\ninput = [[1]]\n', "unknown op 'convolution' (did you mean \"conv\"?)"),
+    (CONV + "strid = 2\n", "unknown key 'strid' (did you mean \"stride\"?)"),
     ('title = "t"\nop = "conv"\ninput = [[1, 2], [3]]\nkernel = [[1]]\n', "ragged matrix"),
     ('title = "t"\nop = "conv"\ninput = []\nkernel = [[1]]\n', "empty list"),
     ('title = "t"\nop = "conv"\ninput = [[1, "a"]]\nkernel = [[1]]\n', "'a' is not a number"),
     ('title = "t"\nop = "conv"\ninput = [[1, nan]]\nkernel = [[1]]\n', "nan is not allowed"),
     ('title = "t"\nop = "conv"\ninput = [[1, inf]]\nkernel = [[1]]\n', "inf is not allowed"),
-    ('title = "t"\nop = "conv"\ninput = [[[1, 2], [3, 4]], [[1, 2], [3, 4]]]\nkernel = [[1]]\n',
-     "kernel has 1 channel(s) but its input has 2"),
+    (
+        'title = "t"\nop = "conv"\ninput = [[[1, 2], [3, 4]], [[1, 2], [3, 4]]]\nkernel = [[1]]\n',
+        "kernel has 1 channel(s) but its input has 2",
+    ),
     (CONV + "stride = 0\n", "stride must be at least 1, got 0"),
     (CONV + "padding = -1\n", "padding must be at least 0, got -1"),
     (CONV + "dilation = 1.5\n", "dilation must be a whole number"),
-    ('title = "t"\nop = "conv"\ninput = [[1, 2], [3, 4]]\nkernel = [[1, 0, 1], [0, 1, 0], [1, 0, 1]]\n',
-     "kernel height 3 (dilated span 3) is larger than the padded input height 2 + 2·0 = 2: "
-     "⌊(2 + 2·0 − 1·(3−1) − 1)/1⌋ + 1 = 0"),
+    (
+        'title = "t"\nop = "conv"\ninput = [[1, 2], [3, 4]]\nkernel = [[1, 0, 1], [0, 1, 0], [1, 0, 1]]\n',
+        "kernel height 3 (dilated span 3) is larger than the padded input height 2 + 2·0 = 2: "
+        "⌊(2 + 2·0 − 1·(3−1) − 1)/1⌋ + 1 = 0",
+    ),
     ('title = "t"\nop = "pool"\ninput = [[1, 2], [3, 4]]\nsize = 0\n', "size must be at least 1"),
     ('title = "t"\nop = "pool"\ninput = [[1, 2], [3, 4]]\nmode = "mx"\n', 'mode must be "max" or "avg"'),
     ('title = "t"\nop = "pool"\ninput = [[1, 2], [3, 4]]\nsize = 2\npadding = 2\n', "at most half the pool size"),
-    ('title = "t"\nop = "batchnorm"\ninput = [[1, 2], [3, 4]]\ngamma = [1, 2]\n', "gamma needs one value per channel (1), got 2"),
+    (
+        'title = "t"\nop = "batchnorm"\ninput = [[1, 2], [3, 4]]\ngamma = [1, 2]\n',
+        "gamma needs one value per channel (1), got 2",
+    ),
     ('title = "t"\nop = "batchnorm"\ninput = [[1, 2], [3, 4]]\neps = 0\n', "eps must be a small positive number"),
     ('title = "t"\nop = "batchnorm"\ninput = [[1, 2], [3, 4]]\ntraining = "yes"\n', "training must be true or false"),
     ('title = "t"\nop = "batchnorm"\ninput = [[5]]\n', "more than 1 value per channel"),
     ('op = "relu"\ninput = [[1]]\n', "'title' must be a non-empty string"),
     ('title = "t"\ninput = [[1]]\n', "missing key 'op'"),
     ('title = "t"\nop = "relu"\n', "missing key 'input'"),
-    ('title = "t"\nop = ["conv", "relu"]\ninput = [[1, 2], [3, 4]]\n[stage.conv]\nkernel = [[1]]\n[stage.rleu]\n',
-     '[stage.rleu] is not a stage (did you mean "relu"?)'),
-    ('title = "t"\nop = ["conv", "pool"]\ninput = [[1, 2, 3], [3, 4, 5], [1, 1, 1]]\n'
-     '[stage.conv]\nkernel = [[1, 1], [1, 1]]\n[stage.pool]\nsize = 3\n', "[stage.pool]: pool size height 3"),
+    (
+        'title = "t"\nop = ["conv", "relu"]\ninput = [[1, 2], [3, 4]]\n[stage.conv]\nkernel = [[1]]\n[stage.rleu]\n',
+        '[stage.rleu] is not a stage (did you mean "relu"?)',
+    ),
+    (
+        'title = "t"\nop = ["conv", "pool"]\ninput = [[1, 2, 3], [3, 4, 5], [1, 1, 1]]\n'
+        "[stage.conv]\nkernel = [[1, 1], [1, 1]]\n[stage.pool]\nsize = 3\n",
+        "[stage.pool]: pool size height 3",
+    ),
     ('title = "t"\nop = "relu"\ninput = "missing.csv"\n', "missing.csv not found"),
     ('title = "t"\nop = "relu"\ninput = "image.png"\n', "must be a .csv, .txt or .npy file"),
     ('title = "t"\nop = "network"\ninput_shape = [3, 32, 32]\n', "describes a whole network"),
@@ -123,15 +145,18 @@ def test_missing_file_and_unknown_name():
         samples.resolve("seed_con")
 
 
-@pytest.mark.parametrize("suffix, content", [
-    (".csv", "1,2,3\n4,5,6\n7,8,9\n"), (".txt", "1 2 3\n4 5 6\n7 8 9\n"), (".npy", None)])
+@pytest.mark.parametrize(
+    "suffix, content", [(".csv", "1,2,3\n4,5,6\n7,8,9\n"), (".txt", "1 2 3\n4 5 6\n7 8 9\n"), (".npy", None)]
+)
 def test_input_from_a_matrix_file_beside_the_sample(tmp_path, suffix, content):
     matrix_path = tmp_path / f"image{suffix}"
     if content is None:
         np.save(matrix_path, np.arange(1.0, 10.0).reshape(3, 3))
     else:
         matrix_path.write_text(content)
-    sample = samples.load(write(tmp_path, f'title = "t"\nop = "conv"\ninput = "image{suffix}"\nkernel = [[1, 1], [1, 1]]\n'))
+    sample = samples.load(
+        write(tmp_path, f'title = "t"\nop = "conv"\ninput = "image{suffix}"\nkernel = [[1, 1], [1, 1]]\n')
+    )
     assert sample.trace().output[0, 0].tolist() == [[12, 16], [24, 28]]
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from strategies import batchnorm_cases, conv_cases, pool_cases
 
 from engine import ops
 from engine.errors import CnnError
 from engine.trace import ConvStep, trace_batchnorm, trace_conv, trace_pool, trace_relu, trace_stages
-from strategies import batchnorm_cases, conv_cases, pool_cases
 
-IMAGE = np.array([[1, 2, 1, 0, 0], [0, 1, 0, 2, 1], [1, 0, 2, 1, 0], [0, 1, 0, 1, 0], [1, 2, 1, 0, 0]],
-                 dtype=float)[None, None]
+IMAGE = np.array([[1, 2, 1, 0, 0], [0, 1, 0, 2, 1], [1, 0, 2, 1, 0], [0, 1, 0, 1, 0], [1, 2, 1, 0, 0]], dtype=float)[
+    None, None
+]
 KERNEL = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=float)[None, None]
 FEATURE_MAP = [[6, 3, 5], [0, 7, 2], [6, 3, 4]]
 
@@ -89,8 +90,14 @@ def test_relu_steps():
 
 
 def test_pipeline_feeds_each_stage_the_previous_output():
-    trace = trace_stages(IMAGE, [("conv", "conv", {"weight": KERNEL, "padding": 1}),
-                                 ("relu", "relu", {}), ("pool", "pool", {"mode": "max", "size": 2})])
+    trace = trace_stages(
+        IMAGE,
+        [
+            ("conv", "conv", {"weight": KERNEL, "padding": 1}),
+            ("relu", "relu", {}),
+            ("pool", "pool", {"mode": "max", "size": 2}),
+        ],
+    )
     assert trace.stage_starts == (0, 25, 50)
     assert len(trace) == 25 + 25 + 4
     np.testing.assert_array_equal(trace.stages[1].input, trace.stages[0].output)
@@ -120,10 +127,15 @@ def test_conv_steps_assemble_the_vectorised_output(case):
 @given(pool_cases())
 def test_pool_steps_assemble_the_vectorised_output(case):
     x, size, stride, padding = case
-    np.testing.assert_array_equal(assembled(trace_pool(x, "max", size, stride, padding)),
-                                  ops.max_pool2d(x, size, stride, padding))
-    np.testing.assert_allclose(assembled(trace_pool(x, "avg", size, stride, padding)),
-                               ops.avg_pool2d(x, size, stride, padding), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(
+        assembled(trace_pool(x, "max", size, stride, padding)), ops.max_pool2d(x, size, stride, padding)
+    )
+    np.testing.assert_allclose(
+        assembled(trace_pool(x, "avg", size, stride, padding)),
+        ops.avg_pool2d(x, size, stride, padding),
+        rtol=1e-12,
+        atol=1e-12,
+    )
 
 
 @settings(max_examples=60, deadline=None)

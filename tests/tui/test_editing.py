@@ -82,7 +82,9 @@ async def test_typing_a_number_sets_the_cell_and_recomputes():
         assert stepper(app).index == 4  # the same step: it still exists
         assert grid(app, "input").cursor == (0, 1)  # Enter moves on, like a spreadsheet
         assert stepper(app).history.dirty
-        assert stepper(app).query_one("#title").render().plain.startswith("● unsaved edits · ")  # seen at 80 columns too
+        assert (
+            stepper(app).query_one("#title").render().plain.startswith("● unsaved edits · ")
+        )  # seen at 80 columns too
         await pilot.press("-", "1", ".", "5", "enter")
         await pilot.pause()
         assert stepper(app).sample.input[0, 0, 0, 1] == -1.5
@@ -155,8 +157,10 @@ async def test_shape_edits_and_the_impossible_one():
         await pilot.press("F", "r", "r", "r")
         await pilot.pause()
         assert stepper(app).sample.stages[0].params["weight"].shape == (1, 1, 5, 3)
-        assert any("is larger than the padded input height 5 + 2·0 = 5: ⌊(5 + 2·0 − 1·(6−1) − 1)/1⌋ + 1 = 0" in m
-                   for m in messages(app))
+        assert any(
+            "is larger than the padded input height 5 + 2·0 = 5: ⌊(5 + 2·0 − 1·(6−1) − 1)/1⌋ + 1 = 0" in m
+            for m in messages(app)
+        )
 
 
 async def test_parameter_keys():

@@ -37,9 +37,14 @@ async def test_roles_and_pending_cells():
         assert grid.size.width == 5 * (3 + 2)
 
 
-@pytest.mark.parametrize("density, marked_text", [
-    ("compact", "▸3.5"), ("normal", "[3.5]"), ("roomy", " [3.5] "),
-])
+@pytest.mark.parametrize(
+    "density, marked_text",
+    [
+        ("compact", "▸3.5"),
+        ("normal", "[3.5]"),
+        ("roomy", " [3.5] "),
+    ],
+)
 async def test_the_maximum_is_marked_without_colour(density, marked_text):
     app = GridApp()
     async with app.run_test(size=(80, 24)) as pilot:

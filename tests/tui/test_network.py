@@ -152,14 +152,17 @@ async def test_the_as_printed_network_opens_with_the_failing_layer_marked_and_ex
         assert isinstance(app.screen, NetworkScreen) and screen.mode == "error"
 
 
-@pytest.mark.parametrize("row, cell", [
-    (CONV1, (2, 5, 0, 0)),      # a corner: the padding is reproduced
-    (CONV1, (1, 7, 31, 17)),    # the bottom edge
-    (CONV2, (3, 17, 5, 9)),     # 64 input channels
-    (MAXPOOL1, (0, 2, 3, 4)),
-    (BN1, (2, 5, 31, 0)),       # the whole channel over the batch of 8
-    (BN2, (7, 100, 7, 7)),
-])
+@pytest.mark.parametrize(
+    "row, cell",
+    [
+        (CONV1, (2, 5, 0, 0)),  # a corner: the padding is reproduced
+        (CONV1, (1, 7, 31, 17)),  # the bottom edge
+        (CONV2, (3, 17, 5, 9)),  # 64 input channels
+        (MAXPOOL1, (0, 2, 3, 4)),
+        (BN1, (2, 5, 31, 0)),  # the whole channel over the batch of 8
+        (BN2, (7, 100, 7, 7)),
+    ],
+)
 async def test_the_bridge_opens_the_stepper_on_the_cells_computation(row, cell):
     n, c, i, j = cell
     app = network_app()
@@ -298,8 +301,20 @@ async def test_help_and_the_palette_list_the_network_views_keys():
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
 def test_cnn_tui_opens_a_network_sample_in_a_real_terminal_and_steps_into_a_cell():
     server = f"cnn-tui-test-{uuid.uuid4().hex[:8]}"
-    tmux(server, "new-session", "-d", "-s", "a", "-x", "100", "-y", "30", "-c", str(ROOT),
-         f"{sys.executable} -m tui.cli seed_convnet")
+    tmux(
+        server,
+        "new-session",
+        "-d",
+        "-s",
+        "a",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "-c",
+        str(ROOT),
+        f"{sys.executable} -m tui.cli seed_convnet",
+    )
     try:
         first = screen_until(server, lambda text: "mult-adds" in text and "18.9M" in text)
         assert "conv2" in first and "2.18M" in first, first

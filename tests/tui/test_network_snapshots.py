@@ -23,8 +23,7 @@ def test_layer_table_and_input_images(snap_compare, theme):
 
 @pytest.mark.parametrize("theme", THEMES)
 def test_conv1_thumbnail_page(snap_compare, theme):
-    assert snap_compare(network_app("seed_convnet", theme), press=["down", "right", "right"],
-                        terminal_size=SIZE)
+    assert snap_compare(network_app("seed_convnet", theme), press=["down", "right", "right"], terminal_size=SIZE)
 
 
 def test_as_printed_network(snap_compare):

@@ -37,5 +37,6 @@ def test_max_pool_view(snap_compare, theme):
 @pytest.mark.parametrize("theme", THEMES)
 def test_batch_norm_view(snap_compare, theme):
     # Step 19 of 26: the normalise phase, the output batch half filled.
-    assert snap_compare(make_app("seed_batchnorm", theme), press=["pagedown", "pagedown", "right", "right"],
-                        terminal_size=SIZE)
+    assert snap_compare(
+        make_app("seed_batchnorm", theme), press=["pagedown", "pagedown", "right", "right"], terminal_size=SIZE
+    )

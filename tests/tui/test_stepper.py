@@ -239,8 +239,22 @@ async def test_help_screen_lists_every_key():
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         shown = " ".join(str(b.description) for _, group in app.screen.groups for b in group)
-        for action in ("Next", "Back", "First", "Last", "Next row", "Go to", "Play", "Faster",
-                       "Slower", "Stage", "Open", "Theme", "Help", "Quit"):
+        for action in (
+            "Next",
+            "Back",
+            "First",
+            "Last",
+            "Next row",
+            "Go to",
+            "Play",
+            "Faster",
+            "Slower",
+            "Stage",
+            "Open",
+            "Theme",
+            "Help",
+            "Quit",
+        ):
             assert action in shown
         await pilot.press("escape")
         assert isinstance(app.screen, StepperScreen)
@@ -281,12 +295,14 @@ async def test_picker_opens_a_shipped_sample():
         assert stepper(app).sample.path.name == "max_pool.toml"
 
 
-@pytest.mark.parametrize("text, message", [
-    ('op = "network"\ntitle = "net"\n', "network"),
-    ("title = [unclosed", "not valid TOML"),
-])
-async def test_picker_shows_a_bad_sample_as_a_notification_and_keeps_the_view(
-        tmp_path, monkeypatch, text, message):
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('op = "network"\ntitle = "net"\n', "network"),
+        ("title = [unclosed", "not valid TOML"),
+    ],
+)
+async def test_picker_shows_a_bad_sample_as_a_notification_and_keeps_the_view(tmp_path, monkeypatch, text, message):
     (tmp_path / "broken.toml").write_text(text)
     monkeypatch.chdir(tmp_path)
     app = make_app()
@@ -366,13 +382,16 @@ def test_run_with_a_bad_sample_raises_the_one_line_error():
         run("no_such_sample_anywhere")
 
 
-@pytest.mark.parametrize("name, size, density", [
-    (None, (200, 60), "big"),
-    (None, (100, 30), "normal"),
-    ("edge_laplacian", (80, 24), "compact"),
-    ("seed_pipeline", (80, 24), "compact"),
-    ("max_pool", (80, 24), "normal"),
-])
+@pytest.mark.parametrize(
+    "name, size, density",
+    [
+        (None, (200, 60), "big"),
+        (None, (100, 30), "normal"),
+        ("edge_laplacian", (80, 24), "compact"),
+        ("seed_pipeline", (80, 24), "compact"),
+        ("max_pool", (80, 24), "normal"),
+    ],
+)
 async def test_grids_use_the_room_there_is(name, size, density):
     app = make_app(name)
     async with app.run_test(size=size) as pilot:
@@ -408,12 +427,12 @@ async def test_every_shipped_sample_steps_to_its_end(name):
 
 EVAL_AND_PADDED = {
     "bn_eval.toml": 'title = "eval"\nop = "batchnorm"\ninput = [[1, 2], [3, 4]]\ntraining = false\n'
-                    'running_mean = 2\nrunning_var = 4\n',
+    "running_mean = 2\nrunning_var = 4\n",
     "pool_padded.toml": 'title = "padded"\nop = "pool"\nmode = "max"\nsize = 2\nstride = 2\npadding = 1\n'
-                        'input = [[1, -2, 3], [4, 5, -6], [7, 8, 9]]\n',
+    "input = [[1, -2, 3], [4, 5, -6], [7, 8, 9]]\n",
     "conv_dilated.toml": 'title = "dilated"\nop = "conv"\ninput = [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], '
-                         '[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [1, 2, 3, 4, 5]]\n'
-                         'kernel = [[1, 0], [0, -1]]\ndilation = 2\nstride = [1, 2]\nbias = 0.5\n',
+    "[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [1, 2, 3, 4, 5]]\n"
+    "kernel = [[1, 0], [0, -1]]\ndilation = 2\nstride = [1, 2]\nbias = 0.5\n",
 }
 
 

@@ -15,13 +15,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 FEATURE_MAP = ["│ 6  3  5 │", "│ 0  7  2 │", "│ 6  3  4 │"]
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None,
-                                reason="tmux is not installed (apt-get install tmux to run this test)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux to run this test)"
+)
 
 
 def tmux(server: str, *args: str) -> str:
-    return subprocess.run(["tmux", "-L", server, *args], check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(["tmux", "-L", server, *args], check=True, capture_output=True, text=True).stdout
 
 
 def screen_until(server: str, wanted, seconds: float = 20.0) -> str:

@@ -15,8 +15,12 @@ HELP = "time the batch path's forward pass and training step (and PyTorch's, whe
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sample", nargs="?", default="seed_convnet",
-                        help="a network sample: shipped name or .toml path (default: seed_convnet)")
+    parser.add_argument(
+        "sample",
+        nargs="?",
+        default="seed_convnet",
+        help="a network sample: shipped name or .toml path (default: seed_convnet)",
+    )
     parser.add_argument("--batch-size", type=int, default=32, help="images per batch (default 32)")
     parser.add_argument("--repeats", type=int, default=15, help="timed runs per figure; medians are shown")
     parser.add_argument("--no-torch", action="store_true", help="do not time PyTorch even when installed")
@@ -33,23 +37,37 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     with console.status("measuring…"):
         result = run_bench(network, args.batch_size, args.repeats, with_torch=not args.no_torch)
-    table = Table(title=f"{network.title or args.sample}, batch {result.batch_size}, float32, "
-                        f"{result.threads} BLAS thread(s)", caption=result.machine)
+    table = Table(
+        title=f"{network.title or args.sample}, batch {result.batch_size}, float32, {result.threads} BLAS thread(s)",
+        caption=result.machine,
+    )
     for column in ("", "cnn-tui (NumPy)", "PyTorch", "ours / PyTorch", "GFLOP/s"):
         table.add_column(column, justify="right" if column else "left")
     for label, ours, theirs, ratio, gflops in (
-        ("forward (training-mode batch norm)", result.forward_seconds, result.torch_forward_seconds,
-         result.forward_ratio, result.forward_gflops),
-        ("training step (forward, backward, SGD)", result.step_seconds, result.torch_step_seconds,
-         result.step_ratio, result.step_gflops),
+        (
+            "forward (training-mode batch norm)",
+            result.forward_seconds,
+            result.torch_forward_seconds,
+            result.forward_ratio,
+            result.forward_gflops,
+        ),
+        (
+            "training step (forward, backward, SGD)",
+            result.step_seconds,
+            result.torch_step_seconds,
+            result.step_ratio,
+            result.step_gflops,
+        ),
     ):
         table.add_row(label, _ms(ours), _ms(theirs), "—" if ratio is None else f"{ratio:.2f}×", f"{gflops:.1f}")
     console.print(table)
     if result.torch_forward_seconds is None:
         console.print("PyTorch is not installed (or --no-torch): no comparison")
     console.print(f"machine's best float32 matrix multiply (numpy, 1024²): {result.matmul_gflops:.1f} GFLOP/s")
-    console.print(f"step-by-step forward of one image (a dot product per output value): "
-                  f"{result.stepwise_seconds * 1000:.0f} ms; the batch path is {result.stepwise_speedup:,.0f}× "
-                  f"faster per image (largest logit difference {result.stepwise_max_difference:.1e})")
+    console.print(
+        f"step-by-step forward of one image (a dot product per output value): "
+        f"{result.stepwise_seconds * 1000:.0f} ms; the batch path is {result.stepwise_speedup:,.0f}× "
+        f"faster per image (largest logit difference {result.stepwise_max_difference:.1e})"
+    )
     console.print(f"peak memory allocated by one training step: {result.peak_memory_bytes / 2**20:.1f} MiB")
     return 0

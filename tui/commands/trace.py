@@ -12,15 +12,19 @@ from rich.table import Table
 
 from engine import samples
 from engine.numbers import fmt
-from engine.trace import BatchNormStep, Step, StageTrace, Trace, WindowStep
+from engine.trace import BatchNormStep, StageTrace, Step, Trace, WindowStep
 
 HELP = "print every step of a sample's computation (text, markdown or json)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sample", help="a shipped sample name or a path to a .toml file")
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
-                        help="text (Rich tables, default), markdown (for handouts) or json (for tools)")
+    parser.add_argument(
+        "--format",
+        choices=("text", "markdown", "json"),
+        default="text",
+        help="text (Rich tables, default), markdown (for handouts) or json (for tools)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,8 +67,15 @@ def to_json(sample: samples.Sample, trace: Trace) -> dict:
     steps = []
     for index, step in enumerate(trace):
         stage = trace.stages[step.stage]
-        record = {"index": index, "stage": stage.name, "op": stage.op, "step": step.index,
-                  "out_index": list(step.out_index), "value": step.value, "text": step.text}
+        record = {
+            "index": index,
+            "stage": stage.name,
+            "op": stage.op,
+            "step": step.index,
+            "out_index": list(step.out_index),
+            "value": step.value,
+            "text": step.text,
+        }
         if isinstance(step, WindowStep):
             record["window"] = [list(tap) for tap in step.window]
         if isinstance(step, BatchNormStep):
@@ -73,9 +84,14 @@ def to_json(sample: samples.Sample, trace: Trace) -> dict:
     return {
         "title": sample.title,
         "stages": [
-            {"name": s.name, "op": s.op, "input_shape": list(s.input.shape),
-             "output_shape": list(s.output.shape), "formulas": list(s.formulas),
-             "params": {k: _plain(v) for k, v in s.params.items()}}
+            {
+                "name": s.name,
+                "op": s.op,
+                "input_shape": list(s.input.shape),
+                "output_shape": list(s.output.shape),
+                "formulas": list(s.formulas),
+                "params": {k: _plain(v) for k, v in s.params.items()},
+            }
             for s in trace.stages
         ],
         "steps": steps,

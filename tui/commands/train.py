@@ -21,11 +21,17 @@ HELP = "train a network sample (default: the lecture's ConvNet) on synthetic dat
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sample", nargs="?", default="seed_convnet",
-                        help="a network sample: shipped name or .toml path (default: seed_convnet)")
-    parser.add_argument("--data", default="synthetic",
-                        help='"synthetic" (default), a CIFAR-10 binary folder or .bin file, or an .npz '
-                             "with images and labels")
+    parser.add_argument(
+        "sample",
+        nargs="?",
+        default="seed_convnet",
+        help="a network sample: shipped name or .toml path (default: seed_convnet)",
+    )
+    parser.add_argument(
+        "--data",
+        default="synthetic",
+        help='"synthetic" (default), a CIFAR-10 binary folder or .bin file, or an .npz with images and labels',
+    )
     parser.add_argument("--epochs", type=int, default=3, help="passes over the training set (default 3)")
     parser.add_argument("--batch-size", type=int, default=32, help="images per SGD step (default 32)")
     parser.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
@@ -36,8 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-size", type=int, default=1000, help="synthetic test images (default 1000)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--no-batchnorm", action="store_true", help="leave out the batch-norm layers")
-    group.add_argument("--compare-batchnorm", action="store_true",
-                       help="train with and without batch norm from the same seed and compare the loss curves")
+    group.add_argument(
+        "--compare-batchnorm",
+        action="store_true",
+        help="train with and without batch norm from the same seed and compare the loss curves",
+    )
     parser.add_argument("--save", metavar="WEIGHTS.npz", help="write the trained weights here (.npz)")
 
 
@@ -55,24 +64,45 @@ class Run:
 def _fit(console: Console, run: Run, train_set, test_set, args: argparse.Namespace) -> None:
     """Train run.network, showing a progress bar; Ctrl+C stops after the current step and keeps it."""
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[accuracy]:6.1%}  "
-                   "{task.fields[speed]:,.0f} img/s"),
-        TimeElapsedColumn(), console=console,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[accuracy]:6.1%}  {task.fields[speed]:,.0f} img/s"),
+        TimeElapsedColumn(),
+        console=console,
     )
-    steps = train(run.network, train_set, test_set, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                  momentum=args.momentum, weight_decay=args.weight_decay, seed=args.seed)
+    steps = train(
+        run.network,
+        train_set,
+        test_set,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        momentum=args.momentum,
+        weight_decay=args.weight_decay,
+        seed=args.seed,
+    )
     task = None
     with progress:
         try:
             for record in steps:
                 if isinstance(record, BatchDone):
                     if task is None or record.batch == 1:
-                        task = progress.add_task(f"{run.label} epoch {record.epoch}/{args.epochs}".lstrip(),
-                                                 total=record.batches, loss=0.0, accuracy=0.0, speed=0.0)
+                        task = progress.add_task(
+                            f"{run.label} epoch {record.epoch}/{args.epochs}".lstrip(),
+                            total=record.batches,
+                            loss=0.0,
+                            accuracy=0.0,
+                            speed=0.0,
+                        )
                     run.losses.append(record.loss)
-                    progress.update(task, completed=record.batch, loss=record.loss, accuracy=record.accuracy,
-                                    speed=record.images_per_second)
+                    progress.update(
+                        task,
+                        completed=record.batch,
+                        loss=record.loss,
+                        accuracy=record.accuracy,
+                        speed=record.images_per_second,
+                    )
                 else:
                     run.epochs.append(record)
         except KeyboardInterrupt:
@@ -92,8 +122,13 @@ def _epoch_table(runs: list[Run]) -> Table:
         for run in runs:
             if index < len(run.epochs):
                 e = run.epochs[index]
-                cells += [f"{e.train_loss:.4f}", f"{e.train_accuracy:.1%}", f"{e.test_loss:.4f}",
-                          f"{e.test_accuracy:.1%}", f"{e.seconds:.1f}"]
+                cells += [
+                    f"{e.train_loss:.4f}",
+                    f"{e.train_accuracy:.1%}",
+                    f"{e.test_loss:.4f}",
+                    f"{e.test_accuracy:.1%}",
+                    f"{e.seconds:.1f}",
+                ]
             else:
                 cells += [""] * 5
         table.add_row(*cells)
@@ -114,7 +149,7 @@ def loss_chart(curves: dict[str, list[float]], width: int = 64, height: int = 12
     bottom = min(min(c) for c in columns.values())
     span = (top - bottom) or 1.0
     grid = [[(" ", "") for _ in range(width)] for _ in range(height)]
-    for (label, values), style in zip(columns.items(), styles):
+    for values, style in zip(columns.values(), styles):
         for x, value in enumerate(values):
             y = round((top - value) / span * (height - 1))
             grid[y][x] = ("●", style)
@@ -139,8 +174,10 @@ def run(args: argparse.Namespace) -> int:
         network = network.without_batchnorm()
     train_set, test_set = load_data(args.data, tuple(network.classes), args.seed, args.train_size, args.test_size)
     console = Console()
-    console.print(f"training {network.title or args.sample} on {args.data}: {len(train_set):,} training and "
-                  f"{len(test_set):,} test images, batch {args.batch_size}, lr {args.lr}, momentum {args.momentum}")
+    console.print(
+        f"training {network.title or args.sample} on {args.data}: {len(train_set):,} training and "
+        f"{len(test_set):,} test images, batch {args.batch_size}, lr {args.lr}, momentum {args.momentum}"
+    )
     if args.compare_batchnorm:
         runs = [Run("with batch norm", network), Run("without batch norm", network.without_batchnorm())]
     else:
@@ -158,8 +195,10 @@ def run(args: argparse.Namespace) -> int:
     for current in trained:
         _, accuracy = evaluate(current.network, test_set)
         label = f" ({current.label})" if current.label else ""
-        console.print(f"final test accuracy{label}: [bold]{accuracy:.1%}[/] "
-                      f"of {len(test_set):,} images after {len(current.losses)} steps")
+        console.print(
+            f"final test accuracy{label}: [bold]{accuracy:.1%}[/] "
+            f"of {len(test_set):,} images after {len(current.losses)} steps"
+        )
     if args.save:
         network.save(args.save)
         console.print(f"weights saved to {args.save}")

@@ -39,15 +39,23 @@ class BatchNormPanel(StagePanel):
 
     def compose_grids(self) -> ComposeResult:
         batch = self.stage.input.shape[0]
-        yield column(f"input x, channel 0, image #0 to #{batch - 1}", [Horizontal(
-            *(MatrixGrid(f"#{n}", indices=True, classes="input") for n in range(batch)), classes="batch")], "inputs")
-        yield column(f"output y, channel 0, image #0 to #{batch - 1}", [Horizontal(
-            *(MatrixGrid(f"#{n}", indices=True, classes="output") for n in range(batch)), classes="batch")], "outputs")
+        yield column(
+            f"input x, channel 0, image #0 to #{batch - 1}",
+            [Horizontal(*(MatrixGrid(f"#{n}", indices=True, classes="input") for n in range(batch)), classes="batch")],
+            "inputs",
+        )
+        yield column(
+            f"output y, channel 0, image #0 to #{batch - 1}",
+            [Horizontal(*(MatrixGrid(f"#{n}", indices=True, classes="output") for n in range(batch)), classes="batch")],
+            "outputs",
+        )
 
     def compose_below_grids(self) -> ComposeResult:
         # The per-channel vectors as editable one-row grids, shown in edit mode only.
-        yield Horizontal(*(column(title, [MatrixGrid(classes=f"vector {key}")]) for key, title in VECTORS.items()),
-                         classes="batch edit-only")
+        yield Horizontal(
+            *(column(title, [MatrixGrid(classes=f"vector {key}")]) for key, title in VECTORS.items()),
+            classes="batch edit-only",
+        )
         yield Static(self.mode_text(), classes="mode", markup=False)
 
     def compose_notes(self) -> ComposeResult:
@@ -57,17 +65,26 @@ class BatchNormPanel(StagePanel):
 
     def mode_text(self) -> str:
         p = self.stage.params
-        training = ("Training mode (this view): μ and σ² come from this mini-batch, over all N images "
-                    "and all positions of the channel; afterwards the running statistics move towards "
-                    f"them with momentum {fmt(p['momentum'])}.")
-        evaluation = ("Eval mode: the stored running_mean and running_var replace μ and σ², so an "
-                      "image's output no longer depends on the other images in its batch.")
+        training = (
+            "Training mode (this view): μ and σ² come from this mini-batch, over all N images "
+            "and all positions of the channel; afterwards the running statistics move towards "
+            f"them with momentum {fmt(p['momentum'])}."
+        )
+        evaluation = (
+            "Eval mode: the stored running_mean and running_var replace μ and σ², so an "
+            "image's output no longer depends on the other images in its batch."
+        )
         if not p["training"]:
-            training, evaluation = evaluation.replace("Eval mode:", "Eval mode (this view):"), \
-                training.replace("Training mode (this view):", "Training mode:")
-        stats = "; ".join(f"channel {c}: running_mean {fmt(m)} → {fmt(m2)}, running_var {fmt(v)} → {fmt(v2)}"
-                          for c, (m, m2, v, v2) in enumerate(zip(p["running_mean"], p["new_running_mean"],
-                                                                 p["running_var"], p["new_running_var"])))
+            training, evaluation = (
+                evaluation.replace("Eval mode:", "Eval mode (this view):"),
+                training.replace("Training mode (this view):", "Training mode:"),
+            )
+        stats = "; ".join(
+            f"channel {c}: running_mean {fmt(m)} → {fmt(m2)}, running_var {fmt(v)} → {fmt(v2)}"
+            for c, (m, m2, v, v2) in enumerate(
+                zip(p["running_mean"], p["new_running_mean"], p["running_var"], p["new_running_var"])
+            )
+        )
         return f"{training}\n{evaluation}\nRunning statistics after this batch: {stats}."
 
     @staticmethod
@@ -91,11 +108,13 @@ class BatchNormPanel(StagePanel):
             filled = np.full(order.shape, step.phase == "running")
         n, i, j = (step.out_index[0], *step.out_index[2:]) if len(step.out_index) == 4 else (-1, -1, -1)
         for item, grid in enumerate(self.query("MatrixGrid.input").results(MatrixGrid)):
-            grid.show(x[item, c], counted=None if counted is None else counted[item],
-                      current=(i, j) if item == n else None)
+            grid.show(
+                x[item, c], counted=None if counted is None else counted[item], current=(i, j) if item == n else None
+            )
         for item, grid in enumerate(self.query("MatrixGrid.output").results(MatrixGrid)):
-            grid.show(y[item, c], filled=filled[item],
-                      current=(i, j) if item == n and step.phase == "normalize" else None)
+            grid.show(
+                y[item, c], filled=filled[item], current=(i, j) if item == n and step.phase == "normalize" else None
+            )
         for key in VECTORS:
             self.query_one(f"MatrixGrid.{key}", MatrixGrid).show(self.stage.params[key][None, :])
         titles = self.query(".column-title")
@@ -115,14 +134,16 @@ class BatchNormPanel(StagePanel):
         p = self.stage.params
         c = step.channel
         unknown = "?"
-        return "   ".join([
-            f"channel {c}",
-            f"μ = {unknown if step.mean is None else fmt(step.mean)}",
-            f"σ² = {unknown if step.var is None else fmt(step.var)}",
-            f"ε = {fmt(p['eps'])}",
-            f"γ = {fmt(p['gamma'][c])}",
-            f"β = {fmt(p['beta'][c])}",
-        ])
+        return "   ".join(
+            [
+                f"channel {c}",
+                f"μ = {unknown if step.mean is None else fmt(step.mean)}",
+                f"σ² = {unknown if step.var is None else fmt(step.var)}",
+                f"ε = {fmt(p['eps'])}",
+                f"γ = {fmt(p['gamma'][c])}",
+                f"β = {fmt(p['beta'][c])}",
+            ]
+        )
 
     def result_text(self, step: BatchNormStep) -> str:
         """After the channel is normalised: the output's mean and standard deviation."""
@@ -133,8 +154,10 @@ class BatchNormPanel(StagePanel):
         p = self.stage.params
         # Rounded so that float dust (1e-17) reads as the 0 it is.
         mean, std = round(float(out.mean()), 6), round(float(out.std()), 6)
-        return (f"output of channel {c}: mean = {fmt(mean)}, standard deviation = {fmt(std)}"
-                f"   (≈ β = {fmt(p['beta'][c])} and ≈ |γ| = {fmt(abs(p['gamma'][c]))}: centred, unit spread)")
+        return (
+            f"output of channel {c}: mean = {fmt(mean)}, standard deviation = {fmt(std)}"
+            f"   (≈ β = {fmt(p['beta'][c])} and ≈ |γ| = {fmt(abs(p['gamma'][c]))}: centred, unit spread)"
+        )
 
     def position(self) -> str:
         step = self.step
@@ -155,6 +178,13 @@ class BatchNormPanel(StagePanel):
                 label = f"input (image {n}" + (f", channel {step.channel})" if channels > 1 else ")")
                 places.append(EditPlace(grid, "input", (n, step.channel), label))
         for key, title in VECTORS.items():
-            places.append(EditPlace(self.query_one(f"MatrixGrid.{key}", MatrixGrid), f"{self.stage.name}.{key}",
-                                    (), f"{title} (one per channel)", vector=True))
+            places.append(
+                EditPlace(
+                    self.query_one(f"MatrixGrid.{key}", MatrixGrid),
+                    f"{self.stage.name}.{key}",
+                    (),
+                    f"{title} (one per channel)",
+                    vector=True,
+                )
+            )
         return places

@@ -20,17 +20,20 @@ class ConvPanel(StagePanel):
         one = channels == 1
 
         def grids(role: str) -> list[MatrixGrid]:
-            return [MatrixGrid("" if one else f"ch {c}", indices=role == "input", classes=role)
-                    for c in range(channels)]
+            return [
+                MatrixGrid("" if one else f"ch {c}", indices=role == "input", classes=role) for c in range(channels)
+            ]
 
         yield column("input" if batch == 1 else "input image 0", grids("input"), "inputs")
         yield column("kernel" if filters == 1 else "kernel 0", grids("kernel"), "kernels")
         if self.stage.params["bias"] is not None:
             yield column("bias", [MatrixGrid(classes="bias")], "edit-only")
         yield column("products", grids("products"), "products")
-        yield column("feature map" if filters == 1 else "feature maps",
-                     [MatrixGrid("" if filters == 1 else f"map {o}", indices=True, classes="output")
-                      for o in range(filters)], "outputs")
+        yield column(
+            "feature map" if filters == 1 else "feature maps",
+            [MatrixGrid("" if filters == 1 else f"map {o}", indices=True, classes="output") for o in range(filters)],
+            "outputs",
+        )
 
     def compose_notes(self) -> ComposeResult:
         params = self.stage.params
@@ -79,6 +82,13 @@ class ConvPanel(StagePanel):
             words = ([f"filter {o}"] if filters > 1 else []) + ([f"channel {c}"] if channels > 1 else [])
             places.append(EditPlace(grid, kernel, (o, c), "kernel" + (f" ({', '.join(words)})" if words else "")))
         if self.stage.params["bias"] is not None:
-            places.append(EditPlace(self.query_one("MatrixGrid.bias", MatrixGrid), f"{self.stage.name}.bias", (),
-                                    "bias (one per filter)", vector=True))
+            places.append(
+                EditPlace(
+                    self.query_one("MatrixGrid.bias", MatrixGrid),
+                    f"{self.stage.name}.bias",
+                    (),
+                    "bias (one per filter)",
+                    vector=True,
+                )
+            )
         return places

@@ -41,8 +41,7 @@ class GoToDialog(ModalScreen[int | None]):
         except ValueError:
             number = 0
         if not 1 <= number <= self.steps:
-            self.app.notify(f"{text or 'nothing'} is not a step number: give 1 to {self.steps}",
-                            severity="error")
+            self.app.notify(f"{text or 'nothing'} is not a step number: give 1 to {self.steps}", severity="error")
             return
         self.dismiss(number)
 

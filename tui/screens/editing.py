@@ -22,6 +22,7 @@ from textual.widgets import Input, Static
 
 from engine import edits, samples
 from engine.errors import CnnError
+from engine.files import user_path
 from engine.numbers import fmt
 from engine.samples import Sample
 from engine.trace import BatchNormStep
@@ -39,23 +40,50 @@ EDIT_BINDINGS = [
     Binding("left", "cursor(0, -1)", "Left", show=False, key_display="←", tooltip="(edit) Cell cursor left"),
     Binding("right", "cursor(0, 1)", "Right", show=False, key_display="→", tooltip="(edit) Cell cursor right"),
     Binding("tab", "next_place", "Matrix", tooltip="(edit) Cursor to the next editable matrix"),
-    Binding("shift+tab", "previous_place", "Previous matrix", show=False,
-            tooltip="(edit) Cursor to the previous editable matrix"),
-    Binding("right_square_bracket", "other_map(1)", "Next map", show=False, key_display="]",
-            tooltip="(edit) Show the next filter (cursor on a kernel), image or channel: the same output "
-                    "position in the next map"),
-    Binding("left_square_bracket", "other_map(-1)", "Previous map", show=False, key_display="[",
-            tooltip="(edit) Show the previous filter, image or channel"),
-    Binding("enter", "type_value", "Type", key_display="⏎",
-            tooltip="(edit) Type the cell's value (or just type a digit, - or .); Enter sets it and moves on, "
-                    "Esc keeps the old value"),
+    Binding(
+        "shift+tab",
+        "previous_place",
+        "Previous matrix",
+        show=False,
+        tooltip="(edit) Cursor to the previous editable matrix",
+    ),
+    Binding(
+        "right_square_bracket",
+        "other_map(1)",
+        "Next map",
+        show=False,
+        key_display="]",
+        tooltip="(edit) Show the next filter (cursor on a kernel), image or channel: the same output "
+        "position in the next map",
+    ),
+    Binding(
+        "left_square_bracket",
+        "other_map(-1)",
+        "Previous map",
+        show=False,
+        key_display="[",
+        tooltip="(edit) Show the previous filter, image or channel",
+    ),
+    Binding(
+        "enter",
+        "type_value",
+        "Type",
+        key_display="⏎",
+        tooltip="(edit) Type the cell's value (or just type a digit, - or .); Enter sets it and moves on, "
+        "Esc keeps the old value",
+    ),
     Binding("delete,backspace", "zero_cell", "Zero", show=False, tooltip="(edit) Set the cell to 0"),
     Binding("r", "resize('rows', 1)", "Row+", show=False, tooltip="(edit) Add a row to the matrix under the cursor"),
     Binding("R", "resize('rows', -1)", "Row-", show=False, tooltip="(edit) Remove its last row"),
     Binding("c", "resize('cols', 1)", "Col+", show=False, tooltip="(edit) Add a column to the matrix under the cursor"),
     Binding("C", "resize('cols', -1)", "Col-", show=False, tooltip="(edit) Remove its last column"),
-    Binding("n", "resize('channels', 1)", "Channel+", show=False,
-            tooltip="(edit) Add an input channel (the kernels and batch-norm vectors follow)"),
+    Binding(
+        "n",
+        "resize('channels', 1)",
+        "Channel+",
+        show=False,
+        tooltip="(edit) Add an input channel (the kernels and batch-norm vectors follow)",
+    ),
     Binding("N", "resize('channels', -1)", "Channel-", show=False, tooltip="(edit) Remove the last input channel"),
     Binding("f", "resize('filters', 1)", "Filter+", show=False, tooltip="(edit) Add a filter to the kernel"),
     Binding("F", "resize('filters', -1)", "Filter-", show=False, tooltip="(edit) Remove the kernel's last filter"),
@@ -69,31 +97,54 @@ EDIT_BINDINGS = [
     Binding("D", "step_param('dilation', -1)", "Dilation-", show=False, tooltip="(edit) Dilation − 1 (conv)"),
     Binding("z", "step_param('size', 1)", "Pool size+", show=False, tooltip="(edit) Pool size + 1 (pool)"),
     Binding("Z", "step_param('size', -1)", "Pool size-", show=False, tooltip="(edit) Pool size − 1 (pool)"),
-    Binding("m", "toggle_mode", "Mode", show=False,
-            tooltip="(edit) Pool: max ↔ average; batch norm: training ↔ eval"),
+    Binding("m", "toggle_mode", "Mode", show=False, tooltip="(edit) Pool: max ↔ average; batch norm: training ↔ eval"),
     Binding("v", "nudge('eps', 10)", "ε×10", show=False, tooltip="(edit) Batch norm: ε × 10"),
     Binding("V", "nudge('eps', 0.1)", "ε÷10", show=False, tooltip="(edit) Batch norm: ε ÷ 10"),
     Binding("u", "nudge('momentum', 0.1)", "Momentum+", show=False, tooltip="(edit) Batch norm: momentum + 0.1"),
     Binding("U", "nudge('momentum', -0.1)", "Momentum-", show=False, tooltip="(edit) Batch norm: momentum − 0.1"),
     Binding("x", "toggle_bias", "Bias", show=False, tooltip="(edit) Conv bias on (0 per filter) / off"),
-    Binding("k", "kernel_preset", "Kernel preset",
-            tooltip="(edit) Kernel preset (Sobel, blur, …) into the kernel slice under the cursor"),
-    Binding("i", "input_preset", "Input preset", show=False,
-            tooltip="(edit) Input preset (lecture image, zeros, random, digit 7, square)"),
-    Binding("ctrl+o", "load_matrix", "Load matrix", show=False,
-            tooltip="(edit) Load a .csv/.txt/.npy matrix file into the input or kernel under the cursor"),
-    Binding("e", "toggle_edit", "Edit", tooltip="Edit mode on/off: a cell cursor over the input, kernel, "
-            "bias and batch-norm values"),
+    Binding(
+        "k",
+        "kernel_preset",
+        "Kernel preset",
+        tooltip="(edit) Kernel preset (Sobel, blur, …) into the kernel slice under the cursor",
+    ),
+    Binding(
+        "i",
+        "input_preset",
+        "Input preset",
+        show=False,
+        tooltip="(edit) Input preset (lecture image, zeros, random, digit 7, square)",
+    ),
+    Binding(
+        "ctrl+o",
+        "load_matrix",
+        "Load matrix",
+        show=False,
+        tooltip="(edit) Load a .csv/.txt/.npy matrix file into the input or kernel under the cursor",
+    ),
+    Binding(
+        "e",
+        "toggle_edit",
+        "Edit",
+        tooltip="Edit mode on/off: a cell cursor over the input, kernel, bias and batch-norm values",
+    ),
 ]
 
 #: Parameters, history and files: in edit mode and out of it.
 FILE_BINDINGS = [
-    Binding("E", "parameters", "Params", tooltip="Parameter panel of this stage (stride, padding, dilation "
-            "per axis, bias, pool mode/size, γ, β, ε, momentum, training/eval)"),
+    Binding(
+        "E",
+        "parameters",
+        "Params",
+        tooltip="Parameter panel of this stage (stride, padding, dilation "
+        "per axis, bias, pool mode/size, γ, β, ε, momentum, training/eval)",
+    ),
     Binding("ctrl+z", "undo", "Undo", show=False, tooltip="Undo the last edit"),
     Binding("ctrl+y", "redo", "Redo", show=False, tooltip="Redo the edit undone"),
-    Binding("ctrl+s", "save", "Save", show=False,
-            tooltip="Save to the open file (a shipped sample asks for a new path)"),
+    Binding(
+        "ctrl+s", "save", "Save", show=False, tooltip="Save to the open file (a shipped sample asks for a new path)"
+    ),
     Binding("W", "save_as", "Save as", show=False, tooltip="Save as a new file (w opens the network view)"),
 ]
 
@@ -166,12 +217,15 @@ class EditingMixin:
         if not self.editing:
             return
         if place is None:
-            line.update("EDIT  nothing to edit in this view (its input is the previous stage's output): "
-                        "E parameters · Esc done")
+            line.update(
+                "EDIT  nothing to edit in this view (its input is the previous stage's output): E parameters · Esc done"
+            )
             return
         value = edits.get_matrix(self.sample, place.target)[place.index(self.cell)]
-        line.update(f"EDIT  {place.label}, cell ({self.cell[0]}, {self.cell[1]}) = {fmt(value)}   "
-                    "number+⏎ sets · Del 0 · Tab next matrix · Esc done · ? keys")
+        line.update(
+            f"EDIT  {place.label}, cell ({self.cell[0]}, {self.cell[1]}) = {fmt(value)}   "
+            "number+⏎ sets · Del 0 · Tab next matrix · Esc done · ? keys"
+        )
         self.panel.keep_in_view(place.grid, (self.cell[0],), (self.cell[1],))
 
     def action_cursor(self, rows: int, cols: int) -> None:
@@ -218,6 +272,7 @@ class EditingMixin:
 
             def key(candidate) -> tuple:
                 return tuple(candidate.out_index[:2])
+
         at = [k for k, candidate in enumerate(stage.steps) if key(candidate) == tuple(wanted[0])]
         if not at:
             self.app.bell()
@@ -348,8 +403,7 @@ class EditingMixin:
     async def action_step_param(self, key: str, delta: int) -> None:
         stage = self.sample.stages[self.stage_index]
         if key not in stage.params or not isinstance(stage.params[key], tuple):
-            self.notify(f"{key}: the {stage.name} stage has no {key} (go to a conv or pool stage)",
-                        severity="error")
+            self.notify(f"{key}: the {stage.name} stage has no {key} (go to a conv or pool stage)", severity="error")
             return
         value = [v + delta for v in stage.params[key]]
         shown = value[0] if value[0] == value[1] else value
@@ -359,8 +413,7 @@ class EditingMixin:
         """Batch norm's ε times amount, or its momentum plus amount."""
         stage = self.sample.stages[self.stage_index]
         if stage.op != "batchnorm":
-            self.notify(f"{key}: the {stage.name} stage is not batch norm (go to a batch-norm stage)",
-                        severity="error")
+            self.notify(f"{key}: the {stage.name} stage is not batch norm (go to a batch-norm stage)", severity="error")
             return
         old = float(stage.params[key])
         value = old * amount if key == "eps" else round(old + amount, 10)
@@ -373,12 +426,14 @@ class EditingMixin:
         elif stage.op == "batchnorm":
             key, value = "training", not stage.params["training"]
         else:
-            self.notify(f"mode: the {stage.name} stage has no mode (pool: max/avg, batch norm: training/eval)",
-                        severity="error")
+            self.notify(
+                f"mode: the {stage.name} stage has no mode (pool: max/avg, batch norm: training/eval)", severity="error"
+            )
             return
         words = {True: "training", False: "eval"}
-        await self.edit(lambda s: edits.set_param(s, stage.name, key, value),
-                        f"{stage.name}: {words.get(value, value)}")
+        await self.edit(
+            lambda s: edits.set_param(s, stage.name, key, value), f"{stage.name}: {words.get(value, value)}"
+        )
 
     async def action_toggle_bias(self) -> None:
         target = self.kernel_target()
@@ -387,8 +442,10 @@ class EditingMixin:
             return
         name = target.partition(".")[0]
         value = 0.0 if next(s for s in self.sample.stages if s.name == name).params.get("bias") is None else None
-        await self.edit(lambda s: edits.set_param(s, name, "bias", value),
-                        f"{name}: bias {'on (0 per filter; edit it in the bias grid)' if value is not None else 'off'}")
+        await self.edit(
+            lambda s: edits.set_param(s, name, "bias", value),
+            f"{name}: bias {'on (0 per filter; edit it in the bias grid)' if value is not None else 'off'}",
+        )
 
     def action_parameters(self) -> None:
         stage = self.sample.stages[self.stage_index]
@@ -422,11 +479,18 @@ class EditingMixin:
 
         async def chosen(preset: str | None) -> None:
             if preset is not None:
-                await self.edit(lambda s: edits.apply_kernel_preset(s, target.partition(".")[0], preset, at),
-                                f"{target} filter {at[0]}, channel {at[1]}: {preset}")
+                await self.edit(
+                    lambda s: edits.apply_kernel_preset(s, target.partition(".")[0], preset, at),
+                    f"{target} filter {at[0]}, channel {at[1]}: {preset}",
+                )
 
-        self.app.push_screen(ChoiceDialog(f"Kernel preset for {target} (filter {at[0]}, channel {at[1]}):",
-                                          [(name, name) for name in edits.KERNEL_PRESETS]), chosen)
+        self.app.push_screen(
+            ChoiceDialog(
+                f"Kernel preset for {target} (filter {at[0]}, channel {at[1]}):",
+                [(name, name) for name in edits.KERNEL_PRESETS],
+            ),
+            chosen,
+        )
 
     def action_input_preset(self) -> None:
         at = self.slice_at("input")
@@ -436,11 +500,17 @@ class EditingMixin:
                 seed = self.random_presets
                 if preset == "random integers":
                     self.random_presets += 1
-                await self.edit(lambda s: edits.apply_input_preset(s, preset, at, seed=seed),
-                                f"input image {at[0]}, channel {at[1]}: {preset}")
+                await self.edit(
+                    lambda s: edits.apply_input_preset(s, preset, at, seed=seed),
+                    f"input image {at[0]}, channel {at[1]}: {preset}",
+                )
 
-        self.app.push_screen(ChoiceDialog(f"Input preset for image {at[0]}, channel {at[1]}:",
-                                          [(name, name) for name in edits.INPUT_PRESETS]), chosen)
+        self.app.push_screen(
+            ChoiceDialog(
+                f"Input preset for image {at[0]}, channel {at[1]}:", [(name, name) for name in edits.INPUT_PRESETS]
+            ),
+            chosen,
+        )
 
     def action_load_matrix(self) -> None:
         place = self.place() if self.editing else None
@@ -449,7 +519,11 @@ class EditingMixin:
 
         async def chosen(path: str | None) -> None:
             if path is not None:
-                file = Path(path).expanduser()
+                try:
+                    file = user_path(path, what="matrix file")
+                except CnnError as error:
+                    self.notify(str(error), title="Not loaded", severity="error", timeout=10)
+                    return
                 await self.edit(lambda s: edits.load_matrix(s, target, file, at), f"{target}: loaded {file.name}")
 
         self.app.push_screen(TextDialog(f"Load a .csv, .txt or .npy matrix into {target} {list(at)}"), chosen)
@@ -471,12 +545,18 @@ class EditingMixin:
 
     def save_as(self, after: Callable[[], object] | None = None, why: str = "") -> None:
         stem = Path(self.path).stem if self.path is not None else "sample"
-        suggestion = str(Path.cwd() / (f"{stem}_edited.toml" if self.path is None or samples.is_shipped(self.path)
-                                       else Path(self.path).name))
+        suggestion = str(
+            Path.cwd()
+            / (f"{stem}_edited.toml" if self.path is None or samples.is_shipped(self.path) else Path(self.path).name)
+        )
 
         def chosen(text: str | None) -> None:
             if text is not None:
-                path = Path(text).expanduser()
+                try:
+                    path = user_path(text, what="sample file")
+                except CnnError as error:
+                    self.notify(str(error), title="Not saved", severity="error", timeout=10)
+                    return
                 self.write(path if path.suffix else path.with_suffix(".toml"), after)
 
         self.app.push_screen(TextDialog(f"{why}save as (a .toml path)".capitalize(), suggestion), chosen)

@@ -60,14 +60,20 @@ class ChannelStats:
     beta: float
 
 
-def batchnorm_stats(layer: BatchNorm, layer_input: np.ndarray, output: np.ndarray,
-                    state: dict[str, np.ndarray]) -> list[ChannelStats]:
+def batchnorm_stats(
+    layer: BatchNorm, layer_input: np.ndarray, output: np.ndarray, state: dict[str, np.ndarray]
+) -> list[ChannelStats]:
     """Per channel: the batch's μ and σ² (biased, what normalises), the output's mean and std,
     the running statistics and γ, β. layer_input and output (N, C, H, W) or (N, F)."""
     axes = (0, 2, 3) if layer_input.ndim == 4 else (0,)
     x, y = layer_input.astype(np.float64), output.astype(np.float64)
-    columns = (x.mean(axes), x.var(axes), y.mean(axes), y.std(axes),
-               *(state[layer.key(k)] for k in ("running_mean", "running_var", "weight", "bias")))
+    columns = (
+        x.mean(axes),
+        x.var(axes),
+        y.mean(axes),
+        y.std(axes),
+        *(state[layer.key(k)] for k in ("running_mean", "running_var", "weight", "bias")),
+    )
     return [ChannelStats(*map(float, values)) for values in zip(*columns)]
 
 
@@ -111,8 +117,10 @@ class BridgeScreen(StepperScreen):
 
     def comparison(self) -> str:
         batch, stepped = self.link.batch_value, self.stepped_value
-        text = (f"batch path (float32) {batch:.8g}   step by step (float64) {stepped:.12g}   "
-                f"difference {abs(batch - stepped):.1e}: float32 rounding")
+        text = (
+            f"batch path (float32) {batch:.8g}   step by step (float64) {stepped:.12g}   "
+            f"difference {abs(batch - stepped):.1e}: float32 rounding"
+        )
         return text + (f"\nnote: {self.link.note}" if self.link.note else "")
 
     def on_mount(self) -> None:
@@ -128,18 +136,46 @@ class NetworkScreen(Screen):
     BINDINGS = [
         Binding("up,k", "up", "Layer", key_display="↑↓", tooltip="Previous layer (enlarged map: cell up)"),
         Binding("down,j", "down", "Next layer", show=False, tooltip="Next layer (enlarged map: cell down)"),
-        Binding("left,h", "left", "Channel", key_display="←→",
-                tooltip="Previous channel (input: image; enlarged map: cell left)"),
-        Binding("right,l", "right", "Channel", key_display="→", show=False,
-                tooltip="Next channel (input: image; enlarged map: cell right)"),
-        Binding("pageup", "previous_page", "Previous page", show=False,
-                tooltip="Previous page of thumbnails (enlarged map: previous channel)"),
-        Binding("pagedown", "next_page", "Next page", show=False,
-                tooltip="Next page of thumbnails (enlarged map: next channel)"),
-        Binding("left_square_bracket", "previous_image", "Image", key_display="[ ]",
-                tooltip="Previous image of the batch"),
-        Binding("right_square_bracket", "next_image", "Next image", key_display="]", show=False,
-                tooltip="Next image of the batch"),
+        Binding(
+            "left,h",
+            "left",
+            "Channel",
+            key_display="←→",
+            tooltip="Previous channel (input: image; enlarged map: cell left)",
+        ),
+        Binding(
+            "right,l",
+            "right",
+            "Channel",
+            key_display="→",
+            show=False,
+            tooltip="Next channel (input: image; enlarged map: cell right)",
+        ),
+        Binding(
+            "pageup",
+            "previous_page",
+            "Previous page",
+            show=False,
+            tooltip="Previous page of thumbnails (enlarged map: previous channel)",
+        ),
+        Binding(
+            "pagedown",
+            "next_page",
+            "Next page",
+            show=False,
+            tooltip="Next page of thumbnails (enlarged map: next channel)",
+        ),
+        Binding(
+            "left_square_bracket", "previous_image", "Image", key_display="[ ]", tooltip="Previous image of the batch"
+        ),
+        Binding(
+            "right_square_bracket",
+            "next_image",
+            "Next image",
+            key_display="]",
+            show=False,
+            tooltip="Next image of the batch",
+        ),
         Binding("enter,z", "zoom", "Enlarge", key_display="⏎", tooltip="Enlarge the channel / back to thumbnails"),
         Binding("s", "step", "Step through", tooltip="Open the stepper on the chosen cell's computation"),
         Binding("b", "statistics", "BN stats", tooltip="Batch-norm statistics of every channel (bn layers)"),
@@ -157,8 +193,14 @@ class NetworkScreen(Screen):
     mode: var[str] = var("thumbnails", init=False)
     """What the picture area shows: thumbnails, zoom, stats (batch norm) or error."""
 
-    def __init__(self, network: Network | None, *, error: LayerError | None = None,
-                 input_shape: tuple[int, ...] = (), path: Path | None = None) -> None:
+    def __init__(
+        self,
+        network: Network | None,
+        *,
+        error: LayerError | None = None,
+        input_shape: tuple[int, ...] = (),
+        path: Path | None = None,
+    ) -> None:
         super().__init__()
         self.network = network
         self.error = error
@@ -266,8 +308,9 @@ class NetworkScreen(Screen):
         table = self.query_one(LayerTable)
         self._table_compact = self.compact
         if self.error is not None:
-            table.show(self.input_shape, self.error.rows, compact=self.compact, failing=self.error.layer,
-                       spec=self.error.spec)
+            table.show(
+                self.input_shape, self.error.rows, compact=self.compact, failing=self.error.layer, spec=self.error.spec
+            )
         else:
             table.show(self.input_shape, self.network.summary(), compact=self.compact)
 
@@ -380,8 +423,14 @@ class NetworkScreen(Screen):
         """(tiles, selected, what they are) for the current layer."""
         maps = self.maps
         if self.layer == 0:
-            return ([Tile(image_rgb(image), f"{n} {self.class_name(int(label))}")
-                     for n, (image, label) in enumerate(zip(self.x, self.labels))], self.image, "image")
+            return (
+                [
+                    Tile(image_rgb(image), f"{n} {self.class_name(int(label))}")
+                    for n, (image, label) in enumerate(zip(self.x, self.labels))
+                ],
+                self.image,
+                "image",
+            )
         if maps.ndim == 4:
             scale = self._scale()
             return [Tile(scale.rgb(m), str(c)) for c, m in enumerate(maps[self.image])], self.channel, "channel"
@@ -419,8 +468,10 @@ class NetworkScreen(Screen):
         rows = slice(max(i - r, 0), i + r + 1)
         cols = slice(max(j - r, 0), j + r + 1)
         grid = self.query_one("#neighbourhood", MatrixGrid)
-        grid.border_title = f"rows {rows.start}–{min(rows.stop, values.shape[0]) - 1}, " \
-                            f"cols {cols.start}–{min(cols.stop, values.shape[1]) - 1}"
+        grid.border_title = (
+            f"rows {rows.start}–{min(rows.stop, values.shape[0]) - 1}, "
+            f"cols {cols.start}–{min(cols.stop, values.shape[1]) - 1}"
+        )
         grid.show(values[rows, cols], current=(i - rows.start, j - cols.start))
         where = "mean of the 3 colour channels" if self.layer == 0 else f"channel {self.channel}"
         info = f"cell ({i}, {j}) of {where}: {fmt(values[i, j])}"
@@ -432,8 +483,9 @@ class NetworkScreen(Screen):
             region = self.query_one(ZoomMap).content_region
             scale_x = 2 if fits else 1
             top = i if fits else i // 2
-            area.scroll_to_region(region.__class__(j * scale_x, top, scale_x, 1).grow((2, 4, 2, 4)),
-                                  animate=False, immediate=True)
+            area.scroll_to_region(
+                region.__class__(j * scale_x, top, scale_x, 1).grow((2, 4, 2, 4)), animate=False, immediate=True
+            )
 
         self.call_after_refresh(keep)
 
@@ -442,13 +494,25 @@ class NetworkScreen(Screen):
         assert isinstance(layer, BatchNorm)
         table = self.query_one("#stats", StatsTable)
         table.clear(columns=True)
-        for column in ("ch", "batch μ", "batch σ²", "out mean", "out std", "running μ", "running σ²",
-                       "γ", "β"):
+        for column in ("ch", "batch μ", "batch σ²", "out mean", "out std", "running μ", "running σ²", "γ", "β"):
             table.add_column(column, key=column)
         for c, s in enumerate(self.stats()):
-            table.add_row(*[Text(t, justify="right") for t in (
-                str(c), fmt(s.batch_mean), fmt(s.batch_var), fmt(s.out_mean), fmt(s.out_std),
-                fmt(s.running_mean), fmt(s.running_var), fmt(s.gamma), fmt(s.beta))])
+            table.add_row(
+                *[
+                    Text(t, justify="right")
+                    for t in (
+                        str(c),
+                        fmt(s.batch_mean),
+                        fmt(s.batch_var),
+                        fmt(s.out_mean),
+                        fmt(s.out_std),
+                        fmt(s.running_mean),
+                        fmt(s.running_var),
+                        fmt(s.gamma),
+                        fmt(s.beta),
+                    )
+                ]
+            )
         table.move_cursor(row=self.channel)
 
     def stats(self) -> list[ChannelStats]:
@@ -462,42 +526,58 @@ class NetworkScreen(Screen):
         self.query_one("#picture-area", ContentSwitcher).current = "error"
         failing = error.spec[error.layer]
         name = failing.get("name", failing.get("type", "?"))
-        self.query_one("#picture-title", Static).update(f"✗ layer {error.layer + 1} \"{name}\" cannot be built")
+        self.query_one("#picture-title", Static).update(f'✗ layer {error.layer + 1} "{name}" cannot be built')
         self.query_one("#scale", Static).update("")
         why = str(error).split(": ", 2)[-1]  # the message without the file and layer it names
-        lines = ["Why:", f"  {why}", "", "How the shapes flow, layer by layer (per image):",
-                 f"  input      {dims(self.input_shape)}"]
+        lines = [
+            "Why:",
+            f"  {why}",
+            "",
+            "How the shapes flow, layer by layer (per image):",
+            f"  input      {dims(self.input_shape)}",
+        ]
         for row in error.rows:
             lines.append(f"  {row.name:<10} {dims(row.output_shape)}")
         lines += [f"  {name:<10} ✗", ""]
-        lines.append("The batch path cannot run this network. Fix the file (or leave the number out "
-                     "and let the shapes be inferred); w opens the lecture's corrected network.")
+        lines.append(
+            "The batch path cannot run this network. Fix the file (or leave the number out "
+            "and let the shapes be inferred); w opens the lecture's corrected network."
+        )
         self.query_one("#error-text", Static).update("\n".join(lines))
-        self.query_one("#layer-info", Static).update(f"{self.path.name if self.path else ''}: "
-                                                     f"layer {error.layer + 1} \"{name}\" does not fit (see above)")
+        self.query_one("#layer-info", Static).update(
+            f'{self.path.name if self.path else ""}: layer {error.layer + 1} "{name}" does not fit (see above)'
+        )
 
     def layer_info(self) -> str:
         """One or two lines on the selected layer: what it computes, with the numbers filled in."""
         layer = self.current
         if layer is None:
-            return (f"input: a batch of {len(self.x)} synthetic {dims(self.input_shape)} images "
-                    "(training-mode forward; the view does not change the running statistics)")
+            return (
+                f"input: a batch of {len(self.x)} synthetic {dims(self.input_shape)} images "
+                "(training-mode forward; the view does not change the running statistics)"
+            )
         shape_in, shape_out = dims(layer.in_shape), dims(layer.out_shape)
         head = f"{layer.name} ({layer.kind}): {shape_in} → {shape_out}"
         if isinstance(layer, (Conv, Pool)):
             dilation = getattr(layer, "dilation", (1, 1))
-            formula = output_size_formula(layer.in_shape[1], layer.kernel[0], layer.stride[0],
-                                          layer.padding[0], dilation[0])
-            kind = (f"{layer.out_channels} filters {layer.in_shape[0]}×{layer.kernel[0]}×{layer.kernel[1]}"
-                    if isinstance(layer, Conv) else f"{layer.kernel[0]}x{layer.kernel[1]} windows")
+            formula = output_size_formula(
+                layer.in_shape[1], layer.kernel[0], layer.stride[0], layer.padding[0], dilation[0]
+            )
+            kind = (
+                f"{layer.out_channels} filters {layer.in_shape[0]}×{layer.kernel[0]}×{layer.kernel[1]}"
+                if isinstance(layer, Conv)
+                else f"{layer.kernel[0]}x{layer.kernel[1]} windows"
+            )
             return f"{head}; {kind}, stride {layer.stride[0]}, padding {layer.padding[0]}; H_out = {formula}"
         if isinstance(layer, BatchNorm):
             if self.maps.ndim != 4:
                 return head
             s = self.stats()[self.channel]
-            return (f"{head}; channel {self.channel}: batch μ = {fmt(s.batch_mean)}, σ² = {fmt(s.batch_var)} → "
-                    f"mean {fmt(s.out_mean)}, std {fmt(s.out_std)}; γ = {fmt(s.gamma)}, β = {fmt(s.beta)} "
-                    "(b: every channel)")
+            return (
+                f"{head}; channel {self.channel}: batch μ = {fmt(s.batch_mean)}, σ² = {fmt(s.batch_var)} → "
+                f"mean {fmt(s.out_mean)}, std {fmt(s.out_std)}; γ = {fmt(s.gamma)}, β = {fmt(s.beta)} "
+                "(b: every channel)"
+            )
         if isinstance(layer, Linear):
             text = f"{head}; y = W·x + b with W {layer.out_features}×{layer.in_features}"
             if layer is self.layers[-1] and len(self.logits):
@@ -505,8 +585,10 @@ class NetworkScreen(Screen):
                 p = np.exp(logits - logits.max())
                 p /= p.sum()
                 best = int(p.argmax())
-                text += (f"; image {self.image}: predicts {self.class_name(best)} (p = {fmt(p[best])}), "
-                         f"label {self.class_name(int(self.labels[self.image]))}")
+                text += (
+                    f"; image {self.image}: predicts {self.class_name(best)} (p = {fmt(p[best])}), "
+                    f"label {self.class_name(int(self.labels[self.image]))}"
+                )
             return text
         if layer.kind == "relu":
             return f"{head}; max(0, x) element by element"
@@ -611,16 +693,15 @@ class NetworkScreen(Screen):
             raise CnnError("the input has nothing to compute: choose a conv, pooling or batch-norm layer")
         maps = self.maps
         if maps.ndim != 4:
-            raise CnnError(f"{layer.name} ({layer.kind}) has no step-by-step view: choose a conv, pooling "
-                           "or batch-norm layer")
+            raise CnnError(
+                f"{layer.name} ({layer.kind}) has no step-by-step view: choose a conv, pooling or batch-norm layer"
+            )
         i, j = self.cursor if self.mode == "zoom" else (maps.shape[2] // 2, maps.shape[3] // 2)
-        return bridge(layer, self.output_of(self.layer - 1), self.network.state, maps,
-                      self.image, self.channel, i, j)
+        return bridge(layer, self.output_of(self.layer - 1), self.network.state, maps, self.image, self.channel, i, j)
 
     def action_step(self) -> None:
         if self.error is not None:
-            self.notify("this network cannot be built, so it has no numbers to step through",
-                        severity="warning")
+            self.notify("this network cannot be built, so it has no numbers to step through", severity="warning")
             return
         try:
             link = self.bridge()
@@ -633,12 +714,12 @@ class NetworkScreen(Screen):
         if self.error is not None or self.network is None:
             self.notify("this network cannot be built, so it cannot be trained", severity="warning")
             return
+
         def trained(_: object) -> None:
             self.run_batch()
             self._show()
 
         self.app.push_screen(TrainingScreen(self.network, self.x, self.training_config), trained)
-
 
 
 def open_network(path: Path, data: str = "synthetic") -> NetworkScreen:

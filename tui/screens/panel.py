@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from textual.app import ComposeResult
-from textual.geometry import Size
 from textual.containers import Horizontal, ScrollableContainer, Vertical
+from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Label
 
-from engine.trace import Step, StageTrace
+from engine.trace import StageTrace, Step
 from tui.widgets.labels import ComputationLine
 from tui.widgets.matrix import DENSITIES, MatrixGrid
 
@@ -186,8 +186,7 @@ class StagePanel(Vertical):
 
     def _laid_out(self) -> bool:
         """True once every grid has its size for the current density."""
-        return all(grid.size.width == grid.get_content_width(Size(0, 0), Size(0, 0))
-                   for grid in self.query(MatrixGrid))
+        return all(grid.size.width == grid.get_content_width(Size(0, 0), Size(0, 0)) for grid in self.query(MatrixGrid))
 
     def _check_fit(self, candidates: tuple[str, ...], generation: int, retries: int) -> None:
         if generation != self._fit_generation or not self.is_attached:

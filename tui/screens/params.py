@@ -26,10 +26,11 @@ VECTORS = {"conv": ("bias",), "batchnorm": ("gamma", "beta")}
 #: Single numbers, per op.
 NUMBERS = {"batchnorm": ("eps", "momentum")}
 #: Two-way switches: key -> (the choices as (label, value)), per op.
-CHOICES = {"pool": {"mode": (("max", "max"), ("avg", "avg"))},
-           "batchnorm": {"training": (("training", True), ("eval", False))}}
-LABELS = {"gamma": "γ", "beta": "β", "eps": "ε", "training": "mode",
-          "bias": "bias (empty: off)"}
+CHOICES = {
+    "pool": {"mode": (("max", "max"), ("avg", "avg"))},
+    "batchnorm": {"training": (("training", True), ("eval", False))},
+}
+LABELS = {"gamma": "γ", "beta": "β", "eps": "ε", "training": "mode", "bias": "bias (empty: off)"}
 
 
 def parse_int(text: str, where: str) -> int:
@@ -60,8 +61,7 @@ class ParamsDialog(ModalScreen[Sample | None]):
         op, p = self.stage.op, self.stage.params
         with Vertical(classes="dialog params"):
             what = self.stage.name if self.stage.name == op else f"{self.stage.name} ({op})"
-            yield Label(f"Parameters of {what}:  Enter applies · Esc cancels · "
-                        "Tab next field", classes="param-title")
+            yield Label(f"Parameters of {what}:  Enter applies · Esc cancels · Tab next field", classes="param-title")
             for key in PAIRS.get(op, ()):
                 with Horizontal(classes="param-row"):
                     yield Label(f"{key} (h, w)", classes="param-label")
@@ -72,8 +72,7 @@ class ParamsDialog(ModalScreen[Sample | None]):
                 text = "" if values is None else ", ".join(fmt(v) for v in values)
                 with Horizontal(classes="param-row"):
                     yield Label(LABELS.get(key, key), classes="param-label")
-                    yield Input(text, id=key, placeholder="one number, or one per channel/filter: 1, 0.5",
-                                compact=True)
+                    yield Input(text, id=key, placeholder="one number, or one per channel/filter: 1, 0.5", compact=True)
             for key in NUMBERS.get(op, ()):
                 with Horizontal(classes="param-row"):
                     yield Label(LABELS.get(key, key), classes="param-label")
@@ -91,8 +90,15 @@ class ParamsDialog(ModalScreen[Sample | None]):
         op, where = self.stage.op, self.stage.name
         found: list[tuple[str, object]] = []
         for key in PAIRS.get(op, ()):
-            found.append((key, [parse_int(self.query_one(f"#{key}-{axis}", Input).value, f"{where}.{key} ({axis})")
-                                for axis in ("h", "w")]))
+            found.append(
+                (
+                    key,
+                    [
+                        parse_int(self.query_one(f"#{key}-{axis}", Input).value, f"{where}.{key} ({axis})")
+                        for axis in ("h", "w")
+                    ],
+                )
+            )
         for key in VECTORS.get(op, ()):
             found.append((key, parse_vector(self.query_one(f"#{key}", Input).value, f"{where}.{key}")))
         for key in NUMBERS.get(op, ()):

@@ -70,8 +70,10 @@ def nearest_step(trace: Trace, stage_number: int, local_index: int, step: Step) 
         wanted.append(tuple(min(v, size - 1) for v, size in zip(step.out_index, stage.output.shape)))
     for out_index in wanted:
         for local, candidate in enumerate(stage.steps):
-            if tuple(candidate.out_index) == out_index and \
-                    (candidate.phase if isinstance(candidate, BatchNormStep) else None) == phase:
+            if (
+                tuple(candidate.out_index) == out_index
+                and (candidate.phase if isinstance(candidate, BatchNormStep) else None) == phase
+            ):
                 return start + local
     return start + min(local_index, len(stage) - 1)
 
@@ -79,24 +81,38 @@ def nearest_step(trace: Trace, stage_number: int, local_index: int, step: Step) 
 #: The stepping keys. In edit mode the arrows and Tab move the cell cursor instead: their
 #: actions here are disabled then, so the key falls through to EDIT_BINDINGS.
 STEP_BINDINGS = [
-        Binding("right", "next", "Next", key_display="→", tooltip="Next step"),
-        Binding("space,l", "next_step", "Next", show=False, tooltip="Next step (in edit mode too)"),
-        Binding("left", "previous", "Back", key_display="←", tooltip="Previous step"),
-        Binding("h", "previous_step", "Back", show=False, tooltip="Previous step (in edit mode too)"),
-        Binding("home", "first", "First", show=False, tooltip="First step"),
-        Binding("end", "last", "Last", show=False, tooltip="Last step"),
-        Binding("pagedown", "next_row", "Next row", show=False,
-                tooltip="First step of the next output row (batch norm: next phase)"),
-        Binding("pageup", "previous_row", "Previous row", show=False,
-                tooltip="First step of this or the previous output row (batch norm: phase)"),
-        Binding("g", "go_to", "Go to", tooltip="Go to step N"),
-        Binding("p", "play", "Play", tooltip="Start or pause autoplay"),
-        Binding("plus,equals_sign", "faster", "Faster", show=False, key_display="+",
-                tooltip="Autoplay faster"),
-        Binding("minus", "slower", "Slower", show=False, key_display="-", tooltip="Autoplay slower"),
-        Binding("tab", "next_stage", "Stage", tooltip="First step of the next stage"),
-        Binding("shift+tab", "previous_stage", "Previous stage", show=False,
-                tooltip="First step of this stage, or of the previous one"),
+    Binding("right", "next", "Next", key_display="→", tooltip="Next step"),
+    Binding("space,l", "next_step", "Next", show=False, tooltip="Next step (in edit mode too)"),
+    Binding("left", "previous", "Back", key_display="←", tooltip="Previous step"),
+    Binding("h", "previous_step", "Back", show=False, tooltip="Previous step (in edit mode too)"),
+    Binding("home", "first", "First", show=False, tooltip="First step"),
+    Binding("end", "last", "Last", show=False, tooltip="Last step"),
+    Binding(
+        "pagedown",
+        "next_row",
+        "Next row",
+        show=False,
+        tooltip="First step of the next output row (batch norm: next phase)",
+    ),
+    Binding(
+        "pageup",
+        "previous_row",
+        "Previous row",
+        show=False,
+        tooltip="First step of this or the previous output row (batch norm: phase)",
+    ),
+    Binding("g", "go_to", "Go to", tooltip="Go to step N"),
+    Binding("p", "play", "Play", tooltip="Start or pause autoplay"),
+    Binding("plus,equals_sign", "faster", "Faster", show=False, key_display="+", tooltip="Autoplay faster"),
+    Binding("minus", "slower", "Slower", show=False, key_display="-", tooltip="Autoplay slower"),
+    Binding("tab", "next_stage", "Stage", tooltip="First step of the next stage"),
+    Binding(
+        "shift+tab",
+        "previous_stage",
+        "Previous stage",
+        show=False,
+        tooltip="First step of this stage, or of the previous one",
+    ),
 ]
 
 
@@ -256,10 +272,15 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
             step_text += f" ({stage.name} {self.local_index + 1} of {len(stage)})"
         play = f"▶ {SPEEDS[self.speed]:g} steps/s" if self.playing else ""
         panel = self.panel
-        self.query_one(StatusLine).show([
-            f"stage {self.stage_index + 1}/{len(stages)} {stage.name}" if len(stages) > 1 else stage.name,
-            step_text, panel.position(), panel.size_formula(), play,
-        ])
+        self.query_one(StatusLine).show(
+            [
+                f"stage {self.stage_index + 1}/{len(stages)} {stage.name}" if len(stages) > 1 else stage.name,
+                step_text,
+                panel.position(),
+                panel.size_formula(),
+                play,
+            ]
+        )
 
     # ------------------------------------------------------------ actions
 

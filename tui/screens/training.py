@@ -81,8 +81,9 @@ class TrainingScreen(Screen[None]):
         Binding("p", "pause", "Pause", tooltip="Pause or resume training"),
         Binding("s", "stop", "Stop", tooltip="Stop training (keeps every step taken)"),
         Binding("r", "restart", "Train again", tooltip="Train again from the current weights"),
-        Binding("c", "compare", "Compare BN", tooltip="Train with and without batch norm from the same seed, "
-                "side by side"),
+        Binding(
+            "c", "compare", "Compare BN", tooltip="Train with and without batch norm from the same seed, side by side"
+        ),
         Binding("escape", "back", "Back", tooltip="Stop and go back to the network view"),
     ]
 
@@ -108,8 +109,9 @@ class TrainingScreen(Screen[None]):
         stopped: bool
         error: str = ""
 
-    def __init__(self, network: Network, view_images: np.ndarray, config: TrainingConfig | None = None,
-                 *, compare: bool = False) -> None:
+    def __init__(
+        self, network: Network, view_images: np.ndarray, config: TrainingConfig | None = None, *, compare: bool = False
+    ) -> None:
         super().__init__()
         self.network = network
         self.view_images = view_images[:1]
@@ -163,8 +165,14 @@ class TrainingScreen(Screen[None]):
         """Build the plots for this run and start the worker."""
         config = self.config
         if self.compare:
-            fresh = Network(self.network.input_shape, self.network.spec, title=self.network.title,
-                            classes=self.network.classes, seed=self.network.seed, source=self.network.source)
+            fresh = Network(
+                self.network.input_shape,
+                self.network.spec,
+                title=self.network.title,
+                classes=self.network.classes,
+                seed=self.network.seed,
+                source=self.network.source,
+            )
             networks = [fresh, fresh.without_batchnorm()]
             self.runs = [Run("with batch norm"), Run("without batch norm")]
             what = "fresh copies with and without batch norm (same seed, a step of each in turn)"
@@ -174,15 +182,21 @@ class TrainingScreen(Screen[None]):
             what = "the view's network (its weights change)"
         self.query_one("#train-title", Static).update(
             f"Training {what}: {config.data} data, {config.train_size} images × {config.epochs} epoch(s), "
-            f"batch {config.batch_size}, lr {fmt(config.lr)}, momentum {fmt(config.momentum)}, seed {config.seed}")
+            f"batch {config.batch_size}, lr {fmt(config.lr)}, momentum {fmt(config.momentum)}, seed {config.seed}"
+        )
         # Four plots need the room of the feature maps on a small terminal.
         self.set_class(self.compare, "compare")
         plots = self.query_one("#plots", Horizontal)
         plots.remove_children()
         if self.compare:
-            plots.mount_all([Vertical(LinePlot(run.label, id=f"loss-{k}"),
-                                      LinePlot("accuracy", low=0, high=1, id=f"accuracy-{k}"))
-                             for k, run in enumerate(self.runs)])
+            plots.mount_all(
+                [
+                    Vertical(
+                        LinePlot(run.label, id=f"loss-{k}"), LinePlot("accuracy", low=0, high=1, id=f"accuracy-{k}")
+                    )
+                    for k, run in enumerate(self.runs)
+                ]
+            )
         else:
             plots.mount_all([LinePlot("loss", id="loss-0"), LinePlot("accuracy", low=0, high=1, id="accuracy-0")])
         self.batches_done = 0
@@ -199,10 +213,22 @@ class TrainingScreen(Screen[None]):
         """Runs in a thread and owns the networks until it returns."""
         config = self.config
         try:
-            train_set, test_set = load_data(config.data, tuple(self.network.classes), config.seed,
-                                            config.train_size, config.test_size)
-            runs = [train(net, train_set, test_set, epochs=config.epochs, batch_size=config.batch_size,
-                          lr=config.lr, momentum=config.momentum, seed=config.seed) for net in networks]
+            train_set, test_set = load_data(
+                config.data, tuple(self.network.classes), config.seed, config.train_size, config.test_size
+            )
+            runs = [
+                train(
+                    net,
+                    train_set,
+                    test_set,
+                    epochs=config.epochs,
+                    batch_size=config.batch_size,
+                    lr=config.lr,
+                    momentum=config.momentum,
+                    seed=config.seed,
+                )
+                for net in networks
+            ]
         except CnnError as error:
             self.post_message(self.Finished(True, str(error)))
             return
@@ -269,7 +295,8 @@ class TrainingScreen(Screen[None]):
         self.query_one(Thumbnails).show(tiles, 0, side=12)
         self.query_one("#maps-title", Static).update(
             f"first conv layer, image 0 (eval mode) after step {message.batch}; refreshed every "
-            f"{self.config.refresh_every} steps")
+            f"{self.config.refresh_every} steps"
+        )
 
     def on_training_screen_finished(self, message: Finished) -> None:
         if message.error:
@@ -294,16 +321,17 @@ class TrainingScreen(Screen[None]):
         for run in self.runs:
             if run.last is not None:
                 last = run.last
-                text = (f"{run.label}: epoch {last.epoch} batch {last.batch}/{last.batches}, loss "
-                        f"{fmt(smoothed(run.losses)[-1])}, accuracy {smoothed(run.accuracies)[-1]:.0%}")
+                text = (
+                    f"{run.label}: epoch {last.epoch} batch {last.batch}/{last.batches}, loss "
+                    f"{fmt(smoothed(run.losses)[-1])}, accuracy {smoothed(run.accuracies)[-1]:.0%}"
+                )
                 if run.epochs:
                     text += f", test accuracy {run.epochs[-1].test_accuracy:.1%}"
                 parts.append(text)
         if self.runs and self.runs[0].last is not None:
             parts.append(f"{self.runs[0].last.images_per_second:.0f} images/s")
         parts.append(f"{time.perf_counter() - self.started_at:.1f} s")
-        self.query_one("#train-status", Static).update(" · ".join(parts) + f"  (curves: mean of {SMOOTHING} "
-                                                       "batches)")
+        self.query_one("#train-status", Static).update(" · ".join(parts) + f"  (curves: mean of {SMOOTHING} batches)")
 
     # ------------------------------------------------------------ actions
 

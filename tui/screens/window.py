@@ -47,8 +47,11 @@ class PoolPanel(MapPanel):
 
     def compose_notes(self) -> ComposeResult:
         p = self.stage.params
-        mode = "max pooling: the window's largest value" if p["mode"] == "max" else \
-            "average pooling: the window's sum divided by its size"
+        mode = (
+            "max pooling: the window's largest value"
+            if p["mode"] == "max"
+            else "average pooling: the window's sum divided by its size"
+        )
         sizes = "   ".join(f"{key} {pair_text(p[key])}" for key in ("size", "stride", "padding"))
         yield Static(f"{mode}   {sizes}", classes="params", markup=False)
 
@@ -59,9 +62,12 @@ class PoolPanel(MapPanel):
         marked = None
         if step.argmax is not None:
             marked = (step.rows[step.argmax[0]], step.cols[step.argmax[1]])
-        self.show_maps(padding=self.stage.params["padding"],
-                       pad_value=float("-inf") if step.mode == "max" else 0.0,
-                       window=(step.rows, step.cols), marked=marked)
+        self.show_maps(
+            padding=self.stage.params["padding"],
+            pad_value=float("-inf") if step.mode == "max" else 0.0,
+            window=(step.rows, step.cols),
+            marked=marked,
+        )
 
 
 class ReluPanel(MapPanel):
@@ -69,12 +75,14 @@ class ReluPanel(MapPanel):
 
     def compose_notes(self) -> ComposeResult:
         negatives = int((self.stage.input < 0).sum())
-        yield Static(f"ReLU keeps positive values and writes 0 for negative ones "
-                     f"({negatives} of {self.stage.input.size} inputs are negative)",
-                     classes="params", markup=False)
+        yield Static(
+            f"ReLU keeps positive values and writes 0 for negative ones "
+            f"({negatives} of {self.stage.input.size} inputs are negative)",
+            classes="params",
+            markup=False,
+        )
 
     def show(self, local_index: int) -> None:
         super().show(local_index)
         i, j = self.step.out_index[2:]
         self.show_maps(current=(i, j))
-

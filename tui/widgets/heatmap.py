@@ -35,7 +35,7 @@ _ANCHORS = {
 
 
 def _lut(anchors: list[str]) -> np.ndarray:
-    points = np.array([[int(a[k:k + 2], 16) for k in (1, 3, 5)] for a in anchors], dtype=np.float64)
+    points = np.array([[int(a[k : k + 2], 16) for k in (1, 3, 5)] for a in anchors], dtype=np.float64)
     at = np.linspace(0, len(points) - 1, LEVELS)
     low = np.minimum(at.astype(int), len(points) - 2)
     share = (at - low)[:, None]
@@ -103,8 +103,9 @@ def half_block_lines(rgb: np.ndarray) -> list[list[Segment]]:
     for top in range(0, h, 2):
         upper = rgb[top].tolist()
         lower = rgb[top + 1].tolist() if top + 1 < h else [None] * w
-        lines.append([Segment("▀", _pair_style(tuple(a), None if b is None else tuple(b)))
-                      for a, b in zip(upper, lower)])
+        lines.append(
+            [Segment("▀", _pair_style(tuple(a), None if b is None else tuple(b))) for a, b in zip(upper, lower)]
+        )
     return lines
 
 
@@ -202,14 +203,14 @@ class Thumbnails(Widget, can_focus=False):
         first, last = self.page
         total = len(self._tiles)
         pages = -(-total // self.per_page) if total else 0
-        header = (f"{self._what}s {first}–{last - 1} of {total}" if total else f"no {self._what}s")
+        header = f"{self._what}s {first}–{last - 1} of {total}" if total else f"no {self._what}s"
         if pages > 1:
             header += f"   page {first // self.per_page + 1}/{pages}"
         strips = [Strip([Segment(header[:width], header_style)]).extend_cell_length(width, base)]
         columns = self._grid()[0]
         side = self._side
         for row_start in range(first, last, columns):
-            row = self._tiles[row_start:min(row_start + columns, last)]
+            row = self._tiles[row_start : min(row_start + columns, last)]
             pictures = [self._picture(row_start + k) for k in range(len(row))]
             for k in range((side + 1) // 2):
                 segments: list[Segment] = []

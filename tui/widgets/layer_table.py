@@ -40,32 +40,55 @@ class LayerTable(DataTable, can_focus=False):
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False,
-                         show_cursor=True)
+        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False, show_cursor=True)
         self.failing: int | None = None
         """Row of the layer that cannot be built, if any."""
 
-    def show(self, input_shape: tuple[int, ...], rows: list[SummaryRow], *, compact: bool,
-             failing: int | None = None, spec: list[dict[str, Any]] | None = None) -> None:
+    def show(
+        self,
+        input_shape: tuple[int, ...],
+        rows: list[SummaryRow],
+        *,
+        compact: bool,
+        failing: int | None = None,
+        spec: list[dict[str, Any]] | None = None,
+    ) -> None:
         """Fill the table. With failing, rows holds the layers before it and spec names the rest."""
         cursor = self.cursor_row
         self.clear(columns=True)
-        columns = ([] if compact else ["#"]) + ["layer"] + ([] if compact else ["type"]) + \
-            ["output", "params", "mult-adds"]
+        columns = (
+            ([] if compact else ["#"]) + ["layer"] + ([] if compact else ["type"]) + ["output", "params", "mult-adds"]
+        )
         for column in columns:
             self.add_column(column, key=column)
         right = {"#", "params", "mult-adds"}
 
-        def row_cells(number: int, name: str, kind: str, shape: str, params: str, macs: str,
-                      style: str = "") -> list[Text]:
-            values = {"#": str(number), "layer": name, "type": kind, "output": shape,
-                      "params": params, "mult-adds": macs}
+        def row_cells(
+            number: int, name: str, kind: str, shape: str, params: str, macs: str, style: str = ""
+        ) -> list[Text]:
+            values = {
+                "#": str(number),
+                "layer": name,
+                "type": kind,
+                "output": shape,
+                "params": params,
+                "mult-adds": macs,
+            }
             return [Text(values[c], style=style, justify="right" if c in right else "left") for c in columns]
 
         self.add_row(*row_cells(0, "input", "", dims(input_shape), "", ""), key="input")
         for number, row in enumerate(rows, 1):
-            self.add_row(*row_cells(number, row.name, row.kind, dims(row.output_shape),
-                                    count(row.parameters, compact), count(row.macs, compact)), key=row.name)
+            self.add_row(
+                *row_cells(
+                    number,
+                    row.name,
+                    row.kind,
+                    dims(row.output_shape),
+                    count(row.parameters, compact),
+                    count(row.macs, compact),
+                ),
+                key=row.name,
+            )
         self.failing = None
         if failing is not None and spec is not None:
             self.failing = failing + 1
@@ -84,8 +107,12 @@ class LayerTable(DataTable, can_focus=False):
         else:
             total_params = sum(r.parameters for r in rows)
             total_macs = sum(r.macs for r in rows)
-            self.add_row(*row_cells(len(rows) + 1, "total", "", "", count(total_params, compact),
-                                    count(total_macs, compact), "bold"), key="total")
+            self.add_row(
+                *row_cells(
+                    len(rows) + 1, "total", "", "", count(total_params, compact), count(total_macs, compact), "bold"
+                ),
+                key="total",
+            )
         if cursor and cursor < self.row_count:
             self.move_cursor(row=cursor)
         elif self.failing is not None:

@@ -19,7 +19,8 @@ import numpy as np
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
-from textual.renderables.digits import DIGITS, DIGITS3X3_BOLD as DIGITS3X3
+from textual.renderables.digits import DIGITS
+from textual.renderables.digits import DIGITS3X3_BOLD as DIGITS3X3
 from textual.widget import Widget
 
 from engine.numbers import fmt
@@ -92,8 +93,15 @@ class MatrixGrid(Widget):
     MatrixGrid.editable { border: round $accent; }
     """
 
-    def __init__(self, title: str = "", *, indices: bool = False, name: str | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        title: str = "",
+        *,
+        indices: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         """indices: number the rows and columns (drawn in the roomy and big densities only)."""
         super().__init__(name=name, id=id, classes=classes)
         self.border_title = title
@@ -136,8 +144,9 @@ class MatrixGrid(Widget):
         """
         values = np.asarray(values, dtype=np.float64)
         pad_text = fmt(pad_value)
-        size_changed = (values.shape != self._values.shape or tuple(padding) != self._padding
-                        or pad_text != self._pad_text)
+        size_changed = (
+            values.shape != self._values.shape or tuple(padding) != self._padding or pad_text != self._pad_text
+        )
         if size_changed or not np.array_equal(values, self._values):
             self._values = values.copy()
             self._texts = [[fmt(v) for v in row] for row in values]
@@ -152,7 +161,8 @@ class MatrixGrid(Widget):
             (int(padding[0]), int(padding[1])),
             None if window is None else (frozenset(window[0]), frozenset(window[1])),
             None if filled is None else np.array(filled, dtype=bool),
-            current, marked,
+            current,
+            marked,
             None if counted is None else np.array(counted, dtype=bool),
         )
         rows = None if values_changed or size_changed else self._changed_rows(roles)
@@ -313,16 +323,20 @@ class MatrixGrid(Widget):
         top, left = min(rows) + self._padding[0], min(cols) + self._padding[1]
         bottom, right = max(rows) + self._padding[0], max(cols) + self._padding[1]
         origin = self.content_region.offset + (self._label_width, self._header_lines)
-        return Region(origin.x + left * self._cell_width, origin.y + top * self._line_step,
-                      (right - left + 1) * self._cell_width,
-                      (bottom - top) * self._line_step + self._row_lines)
+        return Region(
+            origin.x + left * self._cell_width,
+            origin.y + top * self._line_step,
+            (right - left + 1) * self._cell_width,
+            (bottom - top) * self._line_step + self._row_lines,
+        )
 
     def render(self) -> Text:
         h, w = self._values.shape if self._values.ndim == 2 else (0, 0)
         ph, pw = self._padding
-        role_styles = {role: self.get_component_rich_style(f"matrix-grid--{role}", partial=True)
-                       for role in ("window", "padding", "pending", "current", "marked", "counted", "index",
-                                    "cursor")}
+        role_styles = {
+            role: self.get_component_rich_style(f"matrix-grid--{role}", partial=True)
+            for role in ("window", "padding", "pending", "current", "marked", "counted", "index", "cursor")
+        }
         combined: dict[tuple[str, ...], Style] = {}
 
         def style_of(roles: tuple[str, ...]) -> Style:
@@ -352,20 +366,36 @@ class MatrixGrid(Widget):
         lines: list[list[tuple[str, Style]]] = []
         if label_width:
             align = "^" if big else ">"  # over the middle of a large digit, else over the last one
-            lines.append([label(None)] + [(f"{left_margin}{c if 0 <= c < w else '':{align}{number_width}}"
-                                           f"{right_margin}", index_style) for c in range(-pw, w + pw)])
+            lines.append(
+                [label(None)]
+                + [
+                    (f"{left_margin}{c if 0 <= c < w else '':{align}{number_width}}{right_margin}", index_style)
+                    for c in range(-pw, w + pw)
+                ]
+            )
             lines.append([])
         for r in range(-ph, h + ph):
             if r > -ph:
                 # Spacer lines between rows keep the window one solid block.
                 for _ in range(self._line_step - self._row_lines):
-                    lines.append(([label(None)] if label_width else []) + [
-                        (blank_cell, style_of(("window",) if r in window_rows and r - 1 in window_rows
-                                              and c in window_cols else ()))
-                        for c in range(-pw, w + pw)])
+                    lines.append(
+                        ([label(None)] if label_width else [])
+                        + [
+                            (
+                                blank_cell,
+                                style_of(
+                                    ("window",)
+                                    if r in window_rows and r - 1 in window_rows and c in window_cols
+                                    else ()
+                                ),
+                            )
+                            for c in range(-pw, w + pw)
+                        ]
+                    )
             row_lines: list[list[tuple[str, Style]]] = [
                 [label(r if 0 <= r < h and k == self._row_lines // 2 else None)] if label_width else []
-                for k in range(self._row_lines)]
+                for k in range(self._row_lines)
+            ]
             for c in range(-pw, w + pw):
                 roles: tuple[str, ...] = ()
                 if not (0 <= r < h and 0 <= c < w):

@@ -22,8 +22,9 @@ _DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 MARKS = ("━", "┅", "╌")
 
 
-def braille_canvas(series: Sequence[np.ndarray], width: int, height: int, low: float, high: float,
-                   length: int) -> tuple[np.ndarray, np.ndarray]:
+def braille_canvas(
+    series: Sequence[np.ndarray], width: int, height: int, low: float, high: float, length: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Rasterise series onto width×height cells: (braille bits (H, W) int, owner series (H, W) int, -1 empty).
 
     Point k of a series sits at x = k·(2·width − 1)/(length − 1); consecutive points are joined.
@@ -55,8 +56,7 @@ def braille_canvas(series: Sequence[np.ndarray], width: int, height: int, low: f
 class LinePlot(Widget, can_focus=False):
     """One or more series over steps, with the y range at the left and a legend above."""
 
-    COMPONENT_CLASSES = {"line-plot--series-0", "line-plot--series-1", "line-plot--series-2",
-                         "line-plot--axis"}
+    COMPONENT_CLASSES = {"line-plot--series-0", "line-plot--series-1", "line-plot--series-2", "line-plot--axis"}
 
     DEFAULT_CSS = """
     LinePlot { height: 1fr; width: 1fr; min-height: 5; }
@@ -66,8 +66,15 @@ class LinePlot(Widget, can_focus=False):
     LinePlot > .line-plot--axis { text-style: dim; }
     """
 
-    def __init__(self, title: str = "", *, low: float | None = None, high: float | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        title: str = "",
+        *,
+        low: float | None = None,
+        high: float | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         """low/high fix the y range (e.g. 0 to 1 for accuracy); otherwise it follows the data."""
         super().__init__(id=id, classes=classes)
         self.title = title

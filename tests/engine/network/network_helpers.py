@@ -60,8 +60,16 @@ def lecture_convnet():
     return ConvNet()
 
 
-def torch_reference(model, state: dict, x: np.ndarray, labels: np.ndarray, steps: int = 2,
-                    lr: float = 0.01, momentum: float = 0.9, weight_decay: float = 5e-4) -> dict[str, np.ndarray]:
+def torch_reference(
+    model,
+    state: dict,
+    x: np.ndarray,
+    labels: np.ndarray,
+    steps: int = 2,
+    lr: float = 0.01,
+    momentum: float = 0.9,
+    weight_decay: float = 5e-4,
+) -> dict[str, np.ndarray]:
     """What PyTorch computes from state on (x, labels): first step's logits, loss and gradients,
     then the parameters and running statistics after `steps` SGD steps."""
     import torch
@@ -90,8 +98,15 @@ def torch_reference(model, state: dict, x: np.ndarray, labels: np.ndarray, steps
     return result
 
 
-def ours(network, x: np.ndarray, labels: np.ndarray, steps: int = 2, lr: float = 0.01, momentum: float = 0.9,
-         weight_decay: float = 5e-4) -> dict[str, np.ndarray]:
+def ours(
+    network,
+    x: np.ndarray,
+    labels: np.ndarray,
+    steps: int = 2,
+    lr: float = 0.01,
+    momentum: float = 0.9,
+    weight_decay: float = 5e-4,
+) -> dict[str, np.ndarray]:
     """The same record as torch_reference, computed by the batch path (changes the network)."""
     from engine.network import cross_entropy
     from engine.network.optim import SGD

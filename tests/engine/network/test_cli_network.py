@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
@@ -58,16 +57,43 @@ def test_summary_of_the_as_printed_network_explains_the_error(capsys):
 
 def test_train_saves_weights_that_load_back(tiny, tmp_path, capsys):
     weights = tmp_path / "w.npz"
-    code = tui.cli.main(["train", tiny, "--train-size", "40", "--test-size", "20", "--epochs", "2",
-                         "--batch-size", "8", "--save", str(weights)])
+    code = tui.cli.main(
+        [
+            "train",
+            tiny,
+            "--train-size",
+            "40",
+            "--test-size",
+            "20",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "8",
+            "--save",
+            str(weights),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "final test accuracy" in out and "per epoch" in out
     load(tiny).load_weights(weights)
 
 
 def test_train_compare_batchnorm_shows_both_runs(tiny, capsys):
-    code = tui.cli.main(["train", tiny, "--train-size", "24", "--test-size", "8", "--epochs", "1",
-                         "--batch-size", "8", "--compare-batchnorm"])
+    code = tui.cli.main(
+        [
+            "train",
+            tiny,
+            "--train-size",
+            "24",
+            "--test-size",
+            "8",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--compare-batchnorm",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "with batch norm" in out and "without batch norm" in out and "steps" in out
 
@@ -83,8 +109,9 @@ def test_ctrl_c_stops_and_keeps_what_was_trained(tiny, tmp_path, monkeypatch, ca
 
     monkeypatch.setattr(train_command, "train", interrupted)
     weights = tmp_path / "w.npz"
-    code = tui.cli.main(["train", tiny, "--train-size", "64", "--test-size", "8", "--batch-size", "8",
-                         "--save", str(weights)])
+    code = tui.cli.main(
+        ["train", tiny, "--train-size", "64", "--test-size", "8", "--batch-size", "8", "--save", str(weights)]
+    )
     out = capsys.readouterr().out
     assert code == 130 and "interrupted" in out and "after 2 steps" in out
     trained = load(tiny)
@@ -92,13 +119,16 @@ def test_ctrl_c_stops_and_keeps_what_was_trained(tiny, tmp_path, monkeypatch, ca
     assert not np.array_equal(trained.state["fc1.weight"], load(tiny).state["fc1.weight"])
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["train", "--data", "nowhere.bin"], "no such CIFAR-10 file"),
-    (["train", "--save", "/no/such/folder/w.npz"], "does not exist"),
-    (["train", "--epochs", "0", "--train-size", "4", "--test-size", "2"], "epochs ≥ 1"),
-    (["train", "seed_convnt"], 'did you mean "seed_convnet"'),
-    (["bench", "--batch-size", "1"], "--batch-size ≥ 2"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["train", "--data", "nowhere.bin"], "no such CIFAR-10 file"),
+        (["train", "--save", "/no/such/folder/w.npz"], "does not exist"),
+        (["train", "--epochs", "0", "--train-size", "4", "--test-size", "2"], "epochs ≥ 1"),
+        (["train", "seed_convnt"], 'did you mean "seed_convnet"'),
+        (["bench", "--batch-size", "1"], "--batch-size ≥ 2"),
+    ],
+)
 def test_mistakes_exit_2_with_one_line(argv, message, capsys):
     assert tui.cli.main(argv) == 2
     err = capsys.readouterr().err

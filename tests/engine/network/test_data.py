@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 
 from engine.errors import CnnError
-from engine.network.data import (CIFAR10_CLASSES, SYNTHETIC_CLASSES, load_data, read_cifar_binary, read_images_npz,
-                                  synthetic)
+from engine.network.data import (
+    CIFAR10_CLASSES,
+    SYNTHETIC_CLASSES,
+    load_data,
+    read_cifar_binary,
+    read_images_npz,
+    synthetic,
+)
 
 
 def test_synthetic_set_is_deterministic_balanced_and_normalised():
@@ -26,8 +32,9 @@ def test_synthetic_classes_differ_on_average():
 
 
 def write_cifar(path, labels, rng):
-    records = np.concatenate([np.array(labels, np.uint8)[:, None],
-                              rng.integers(0, 256, (len(labels), 3072), dtype=np.uint8)], axis=1)
+    records = np.concatenate(
+        [np.array(labels, np.uint8)[:, None], rng.integers(0, 256, (len(labels), 3072), dtype=np.uint8)], axis=1
+    )
     records.tofile(path)
     return records
 
@@ -68,21 +75,34 @@ def test_npz_reader_and_split(tmp_path):
     train, test = load_data(str(tmp_path / "set.npz"), ("a", "b", "c", "d"), seed=1)
     assert len(train) == 8 and len(test) == 2 and train.classes == ("a", "b", "c", "d")
     floats = images.astype(np.float32) / 255
-    np.savez(tmp_path / "both.npz", images=floats, labels=np.zeros(10, np.int64),
-             test_images=floats[:3], test_labels=np.ones(3, np.int64))
+    np.savez(
+        tmp_path / "both.npz",
+        images=floats,
+        labels=np.zeros(10, np.int64),
+        test_images=floats[:3],
+        test_labels=np.ones(3, np.int64),
+    )
     train, test = read_images_npz(tmp_path / "both.npz", ("a", "b"))
     np.testing.assert_allclose(train.images, (floats - 0.5) / 0.25, atol=1e-6)
     assert test.labels.tolist() == [1, 1, 1]
 
 
-@pytest.mark.parametrize("arrays,message", [
-    ({"pixels": np.zeros((2, 3, 32, 32), np.uint8)}, "needs arrays images and labels"),
-    ({"images": np.zeros((2, 32, 32), np.uint8), "labels": np.zeros(2, np.int64)}, "must be (N, C, H, W)"),
-    ({"images": np.zeros((2, 3, 32, 32), np.uint8), "labels": np.array([0, 7])}, "labels must be whole numbers 0..1"),
-    ({"images": np.zeros((2, 3, 32, 32), np.int32), "labels": np.zeros(2, np.int64)}, "must be uint8 or floats"),
-    ({"images": np.array([None, None], dtype=object), "labels": np.zeros(2, np.int64)},
-     "not a readable .npz data file"),
-])
+@pytest.mark.parametrize(
+    "arrays,message",
+    [
+        ({"pixels": np.zeros((2, 3, 32, 32), np.uint8)}, "needs arrays images and labels"),
+        ({"images": np.zeros((2, 32, 32), np.uint8), "labels": np.zeros(2, np.int64)}, "must be (N, C, H, W)"),
+        (
+            {"images": np.zeros((2, 3, 32, 32), np.uint8), "labels": np.array([0, 7])},
+            "labels must be whole numbers 0..1",
+        ),
+        ({"images": np.zeros((2, 3, 32, 32), np.int32), "labels": np.zeros(2, np.int64)}, "must be uint8 or floats"),
+        (
+            {"images": np.array([None, None], dtype=object), "labels": np.zeros(2, np.int64)},
+            "not a readable .npz data file",
+        ),
+    ],
+)
 def test_bad_npz_files(tmp_path, arrays, message):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(CnnError) as error:

@@ -30,11 +30,14 @@ def check(forward, backward, inputs: dict[str, np.ndarray], tolerance: float = 1
 
 
 @pytest.mark.parametrize("channels", [3, 6])  # im2col by channel planes (few channels) and by rows
-@pytest.mark.parametrize("stride,padding,dilation,bias", [
-    ((1, 1), (1, 1), (1, 1), True),
-    ((2, 1), (0, 2), (1, 1), False),
-    ((1, 2), (1, 0), (2, 1), True),
-])
+@pytest.mark.parametrize(
+    "stride,padding,dilation,bias",
+    [
+        ((1, 1), (1, 1), (1, 1), True),
+        ((2, 1), (0, 2), (1, 1), False),
+        ((1, 2), (1, 0), (2, 1), True),
+    ],
+)
 def test_conv_gradients(stride, padding, dilation, bias, channels):
     x = rng.standard_normal((2, 6, 7, channels))
     weight = rng.standard_normal((4, channels, 3, 2))
@@ -77,8 +80,9 @@ def test_relu_gradient():
     check(F.relu_forward, lambda dout, out: (F.relu_backward(dout, out),), {"x": x})
 
 
-@pytest.mark.parametrize("kernel,stride,padding", [((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1)),
-                                                   ((2, 3), (1, 2), (1, 0))])
+@pytest.mark.parametrize(
+    "kernel,stride,padding", [((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((2, 3), (1, 2), (1, 0))]
+)
 @pytest.mark.parametrize("kind", ["max", "avg"])
 def test_pool_gradients(kind, kernel, stride, padding):
     x = rng.standard_normal((2, 7, 6, 3))
@@ -98,8 +102,11 @@ def test_maxpool_sends_a_tie_to_the_first_maximum_like_pytorch():
 def test_flatten_and_linear_gradients():
     x = rng.standard_normal((3, 2, 2, 4))
     check(F.flatten_forward, lambda d, c: (F.flatten_backward(d, c),), {"x": x})
-    check(F.linear_forward, F.linear_backward,
-          {"x": rng.standard_normal((3, 5)), "weight": rng.standard_normal((4, 5)), "bias": rng.standard_normal(4)})
+    check(
+        F.linear_forward,
+        F.linear_backward,
+        {"x": rng.standard_normal((3, 5)), "weight": rng.standard_normal((4, 5)), "bias": rng.standard_normal(4)},
+    )
 
 
 def test_flatten_orders_features_like_torch_flatten():
@@ -113,8 +120,7 @@ def test_cross_entropy_gradient_and_value():
     loss, dlogits = cross_entropy(logits, labels)
     expected = np.mean(np.log(np.exp(logits).sum(1)) - logits[np.arange(4), labels])
     assert loss == pytest.approx(expected)
-    np.testing.assert_allclose(dlogits, numerical_gradient(lambda: cross_entropy(logits, labels)[0], logits),
-                               atol=1e-8)
+    np.testing.assert_allclose(dlogits, numerical_gradient(lambda: cross_entropy(logits, labels)[0], logits), atol=1e-8)
 
 
 def test_cross_entropy_is_stable_for_huge_logits():

@@ -19,8 +19,19 @@ def test_lecture_sample_has_the_lectures_names_shapes_and_sizes():
     network = load("seed_convnet")
     rows = {row.name: row for row in network.summary()}
     assert [k for k in network.parameter_keys()] == [
-        "conv1.weight", "conv1.bias", "bn1.weight", "bn1.bias", "conv2.weight", "conv2.bias",
-        "bn2.weight", "bn2.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+        "conv1.weight",
+        "conv1.bias",
+        "bn1.weight",
+        "bn1.bias",
+        "conv2.weight",
+        "conv2.bias",
+        "bn2.weight",
+        "bn2.bias",
+        "fc1.weight",
+        "fc1.bias",
+        "fc2.weight",
+        "fc2.bias",
+    ]
     assert rows["conv1"].output_shape == (64, 32, 32) and rows["maxpool2"].output_shape == (128, 8, 8)
     assert rows["fc1"].parameters == 8192 * 256 + 256
     assert rows["conv2"].macs == 16 * 16 * 128 * 64 * 9
@@ -44,23 +55,26 @@ def test_a_layer_error_names_the_failing_layer_and_the_rows_before_it():
     assert error.value.rows[-1].output_shape == (8192,) and error.value.input_shape == (3, 32, 32)
 
 
-@pytest.mark.parametrize("change,expected", [
-    ({"op": "conv"}, 'op must be "network"'),
-    ({"input_shap": [3, 8, 8]}, 'did you mean "input_shape"'),
-    ({"input_shape": [3, 8]}, "input_shape must be [C, H, W]"),
-    ({"layer": [{"type": "maxpooling", "size": 2}]}, 'did you mean "maxpool"'),
-    ({"layer": [{"type": "conv", "out_channels": 2, "kernal": 3}]}, 'did you mean "kernel"'),
-    ({"layer": [{"type": "conv", "out_channels": 2}]}, "needs 'kernel'"),
-    ({"layer": [{"type": "conv", "out_channels": 2, "kernel": 9}]}, "larger than the padded input"),
-    ({"layer": [{"type": "conv", "out_channels": 2, "kernel": 3, "in_channels": 1}]}, "have 3 channels"),
-    ({"layer": [{"type": "conv", "out_channels": 2.5, "kernel": 3}]}, "whole number"),
-    ({"layer": [{"type": "linear", "out_features": 3}]}, 'add a [[layer]] type = "flatten"'),
-    ({"layer": [{"type": "flatten"}, {"type": "maxpool", "size": 2}]}, "move it before the flatten"),
-    ({"layer": [{"type": "relu"}]}, "must end in logits"),
-    ({"layer": [{"type": "relu", "name": "a"}, {"type": "relu", "name": "a"}]}, "already used"),
-    ({"layer": [{"type": "flatten", "name": "fc.1"}]}, "name must be letters"),
-    ({"classes": ["a", "b"]}, "names 2 classes, but the last layer gives 5 logits"),
-])
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        ({"op": "conv"}, 'op must be "network"'),
+        ({"input_shap": [3, 8, 8]}, 'did you mean "input_shape"'),
+        ({"input_shape": [3, 8]}, "input_shape must be [C, H, W]"),
+        ({"layer": [{"type": "maxpooling", "size": 2}]}, 'did you mean "maxpool"'),
+        ({"layer": [{"type": "conv", "out_channels": 2, "kernal": 3}]}, 'did you mean "kernel"'),
+        ({"layer": [{"type": "conv", "out_channels": 2}]}, "needs 'kernel'"),
+        ({"layer": [{"type": "conv", "out_channels": 2, "kernel": 9}]}, "larger than the padded input"),
+        ({"layer": [{"type": "conv", "out_channels": 2, "kernel": 3, "in_channels": 1}]}, "have 3 channels"),
+        ({"layer": [{"type": "conv", "out_channels": 2.5, "kernel": 3}]}, "whole number"),
+        ({"layer": [{"type": "linear", "out_features": 3}]}, 'add a [[layer]] type = "flatten"'),
+        ({"layer": [{"type": "flatten"}, {"type": "maxpool", "size": 2}]}, "move it before the flatten"),
+        ({"layer": [{"type": "relu"}]}, "must end in logits"),
+        ({"layer": [{"type": "relu", "name": "a"}, {"type": "relu", "name": "a"}]}, "already used"),
+        ({"layer": [{"type": "flatten", "name": "fc.1"}]}, "name must be letters"),
+        ({"classes": ["a", "b"]}, "names 2 classes, but the last layer gives 5 logits"),
+    ],
+)
 def test_bad_samples_are_one_line_errors_naming_what_is_valid(change, expected):
     with pytest.raises(CnnError) as error:
         from_sample(SAMPLE | change, "bad.toml")
@@ -88,8 +102,15 @@ def test_forward_gives_every_layers_activation_by_name_in_nchw():
 
 
 def test_batch_norm_refuses_to_train_on_one_value_per_channel():
-    network = Network([3, 2, 2], [{"type": "conv", "out_channels": 2, "kernel": 2}, {"type": "batchnorm"},
-                                  {"type": "flatten"}, {"type": "linear", "out_features": 2}])
+    network = Network(
+        [3, 2, 2],
+        [
+            {"type": "conv", "out_channels": 2, "kernel": 2},
+            {"type": "batchnorm"},
+            {"type": "flatten"},
+            {"type": "linear", "out_features": 2},
+        ],
+    )
     with pytest.raises(CnnError, match="more than 1 value per channel"):
         network.forward(np.zeros((1, 3, 2, 2), np.float32))
     assert network.forward(np.zeros((1, 3, 2, 2), np.float32), training=False).shape == (1, 2)
@@ -98,7 +119,7 @@ def test_batch_norm_refuses_to_train_on_one_value_per_channel():
 def test_without_batchnorm_keeps_everything_else():
     network = from_sample(SAMPLE)
     plain = network.without_batchnorm()
-    assert [l.kind for l in plain.layers].count("batchnorm") == 0
+    assert [layer.kind for layer in plain.layers].count("batchnorm") == 0
     np.testing.assert_array_equal(plain.state["conv1.weight"], network.state["conv1.weight"])
 
 
@@ -116,7 +137,7 @@ def test_weights_npz_round_trip_is_atomic(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(OSError):
+    with pytest.raises(CnnError, match="disk full"):
         other.save(path)
     monkeypatch.undo()
     assert os.listdir(tmp_path) == ["weights.npz"]  # no temp file left, the old file intact

@@ -25,9 +25,18 @@ def nchw(x: np.ndarray) -> np.ndarray:
 
 
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(1, 3), c=st.integers(1, 4), h=st.integers(4, 9), w=st.integers(4, 9),
-       o=st.integers(1, 4), k=st.integers(1, 3), stride=st.integers(1, 3), padding=st.integers(0, 2),
-       dilation=st.integers(1, 2), seed=st.integers(0, 99))
+@given(
+    n=st.integers(1, 3),
+    c=st.integers(1, 4),
+    h=st.integers(4, 9),
+    w=st.integers(4, 9),
+    o=st.integers(1, 4),
+    k=st.integers(1, 3),
+    stride=st.integers(1, 3),
+    padding=st.integers(0, 2),
+    dilation=st.integers(1, 2),
+    seed=st.integers(0, 99),
+)
 def test_conv_matches_ops(n, c, h, w, o, k, stride, padding, dilation, seed):
     rng = np.random.default_rng(seed)
     x, weight, bias = rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c, k, k)), rng.standard_normal(o)
@@ -39,8 +48,14 @@ def test_conv_matches_ops(n, c, h, w, o, k, stride, padding, dilation, seed):
 
 
 @settings(max_examples=40, deadline=None)
-@given(h=st.integers(3, 9), w=st.integers(3, 9), k=st.integers(1, 3), stride=st.integers(1, 3),
-       padding=st.integers(0, 1), seed=st.integers(0, 99))
+@given(
+    h=st.integers(3, 9),
+    w=st.integers(3, 9),
+    k=st.integers(1, 3),
+    stride=st.integers(1, 3),
+    padding=st.integers(0, 1),
+    seed=st.integers(0, 99),
+)
 def test_pools_match_ops(h, w, k, stride, padding, seed):
     if 2 * padding > k:
         return

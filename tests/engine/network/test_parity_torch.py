@@ -10,7 +10,8 @@ from engine.errors import CnnError
 from engine.network import Network, load
 from engine.network.bench import torch_module
 
-torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+torch = pytest.importorskip("torch", reason="live PyTorch parity needs torch: pip install -e '.[torch]'")
 
 
 def test_lecture_network_matches_pytorch_forward_gradients_and_two_sgd_steps():
@@ -24,18 +25,32 @@ def test_lecture_network_matches_pytorch_forward_gradients_and_two_sgd_steps():
 def random_spec(rng: np.random.Generator) -> tuple[list[int], list[dict]]:
     """A random small ConvNet: conv blocks with random kernels, strides, padding, dilation, pools and BN."""
     layers, size, channels = [], int(rng.integers(7, 12)), int(rng.integers(1, 4))
-    for block in range(int(rng.integers(1, 3))):
+    for _block in range(int(rng.integers(1, 3))):
         kernel = int(rng.integers(1, 4))
-        layers.append({"type": "conv", "out_channels": int(rng.integers(2, 6)), "kernel": kernel,
-                       "stride": int(rng.integers(1, 3)), "padding": int(rng.integers(0, 2)),
-                       "dilation": int(rng.integers(1, 3)), "bias": bool(rng.integers(0, 2))})
+        layers.append(
+            {
+                "type": "conv",
+                "out_channels": int(rng.integers(2, 6)),
+                "kernel": kernel,
+                "stride": int(rng.integers(1, 3)),
+                "padding": int(rng.integers(0, 2)),
+                "dilation": int(rng.integers(1, 3)),
+                "bias": bool(rng.integers(0, 2)),
+            }
+        )
         if rng.random() < 0.7:
             layers.append({"type": "batchnorm", "momentum": float(rng.uniform(0.05, 0.5))})
         layers.append({"type": "relu"})
         if rng.random() < 0.7:
             size_ = int(rng.integers(2, 4))
-            layers.append({"type": str(rng.choice(["maxpool", "avgpool"])), "size": size_,
-                           "stride": int(rng.integers(1, size_ + 1)), "padding": int(rng.integers(0, size_ // 2 + 1))})
+            layers.append(
+                {
+                    "type": str(rng.choice(["maxpool", "avgpool"])),
+                    "size": size_,
+                    "stride": int(rng.integers(1, size_ + 1)),
+                    "padding": int(rng.integers(0, size_ // 2 + 1)),
+                }
+            )
     layers += [{"type": "flatten"}, {"type": "linear", "out_features": int(rng.integers(3, 9))}]
     if rng.random() < 0.5:
         layers += [{"type": "batchnorm"}, {"type": "relu"}, {"type": "linear", "out_features": 4}]
@@ -82,7 +97,8 @@ def test_state_dict_round_trips_with_pytorch_in_both_directions():
     # ours -> torch
     other = load("seed_convnet", seed=2)
     missing, unexpected = model.load_state_dict(
-        {k: torch.from_numpy(v) for k, v in other.state_dict().items()}, strict=False)
+        {k: torch.from_numpy(v) for k, v in other.state_dict().items()}, strict=False
+    )
     assert unexpected == [] and all(k.endswith("num_batches_tracked") for k in missing)
     for key, value in model.state_dict().items():
         if key in other.state:

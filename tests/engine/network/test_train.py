@@ -47,8 +47,7 @@ def test_closing_the_generator_keeps_the_steps_taken():
 def test_training_refuses_data_that_does_not_fit():
     network = Network([3, 8, 8], SMALL_CONVNET, seed=0)
     with pytest.raises(CnnError, match="the network takes"):
-        next(train(network, Dataset(np.zeros((4, 3, 9, 9), np.float32), np.zeros(4, np.int64), ("a",)),
-                   tiny_set(4, 0)))
+        next(train(network, Dataset(np.zeros((4, 3, 9, 9), np.float32), np.zeros(4, np.int64), ("a",)), tiny_set(4, 0)))
     labels = np.full(8, 7)
     with pytest.raises(CnnError, match="only 5 logits"):
         next(train(network, Dataset(np.zeros((8, 3, 8, 8), np.float32), labels, ("a",)), tiny_set(4, 0)))
