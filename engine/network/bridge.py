@@ -23,7 +23,7 @@ import numpy as np
 from engine.errors import CnnError
 from engine.network.model import BatchNorm, Conv, Layer, Pool
 from engine.samples import Sample, Stage, validate
-from engine.shapes import MAX_STEPS
+from engine.shapes import MAX_STEPS, output_size, window_span
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Bridge:
 def _window_crop(size: int, index: int, kernel: int, stride: int, padding: int, dilation: int):
     """One axis of a window: (first, last+1) real input rows, the sample's padding, stride and the
     output index at which the sample's window lands exactly on the cell's window."""
-    span = dilation * (kernel - 1) + 1
+    span = window_span(kernel, dilation)
     start = index * stride - padding
     low, high = max(start, 0), min(start + span, size)
     before, after = low - start, start + span - high
@@ -62,10 +62,6 @@ def _windowed(layer: Conv | Pool, image: np.ndarray, i: int, j: int):
     cols = _window_crop(image.shape[2], j, layer.kernel[1], layer.stride[1], layer.padding[1], dilation[1])
     crop = image[:, rows[0] : rows[1], cols[0] : cols[1]]
     return crop, (rows[2], cols[2]), (rows[3], cols[3]), (rows[4], cols[4])
-
-
-def _output_width(width: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
-    return (width + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
 def conv_cell(
@@ -91,7 +87,7 @@ def conv_cell(
         description=f"One output cell of {layer.name} from the batch path, step by step.",
     )
     validate(sample, "")
-    w_out = _output_width(crop.shape[2], layer.kernel[1], stride[1], padding[1], layer.dilation[1])
+    w_out = output_size(crop.shape[2], layer.kernel[1], stride[1], padding[1], layer.dilation[1])
     note = "" if stride == layer.stride else "stride 1 here so the window at the image's edge stays exact"
     return Bridge(sample, a * w_out + b, float(output[n, o, i, j]), where, note)
 
@@ -106,7 +102,7 @@ def pool_cell(layer: Pool, layer_input: np.ndarray, output: np.ndarray, n: int, 
         title=f"{where}: {mode} of the real window", input=crop[None], stages=[Stage("pool", layer.name, params)]
     )
     validate(sample, "")
-    w_out = _output_width(crop.shape[2], layer.kernel[1], stride[1], padding[1], 1)
+    w_out = output_size(crop.shape[2], layer.kernel[1], stride[1], padding[1])
     return Bridge(sample, a * w_out + b, float(output[n, c, i, j]), where)
 
 
