@@ -24,7 +24,7 @@ from engine import rules
 from engine.errors import CnnError, suggest
 from engine.files import user_path, write_atomic
 from engine.shapes import MAX_SIDE, output_hw, pair
-from engine.trace import Trace, trace_stages
+from engine.trace import PARAM_ALIASES, Trace, trace_stages
 
 OPS = ("conv", "pool", "batchnorm", "relu")
 #: Parameter keys of each op, in the order they are written.
@@ -41,6 +41,25 @@ MAX_DEPTH = 64
 DEFAULT_SAMPLE = "seed_conv"
 
 
+class StageParams(dict):
+    """A stage's parameters, the tracer's keywords. A convolution's matrix is `kernel`, as in the
+    TOML file and the trace; `weight`, its older name here, still reads and writes it."""
+
+    ALIASES = PARAM_ALIASES
+
+    def __getitem__(self, key):
+        return super().__getitem__(self.ALIASES.get(key, key))
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(self.ALIASES.get(key, key), value)
+
+    def __contains__(self, key) -> bool:
+        return super().__contains__(self.ALIASES.get(key, key))
+
+    def get(self, key, default=None):
+        return super().get(self.ALIASES.get(key, key), default)
+
+
 @dataclass
 class Stage:
     """One operation of a sample with its normalised parameters (the tracer's keywords)."""
@@ -48,6 +67,11 @@ class Stage:
     op: str
     name: str
     params: dict = field(default_factory=dict)
+
+    def __setattr__(self, key: str, value) -> None:
+        if key == "params":
+            value = StageParams({StageParams.ALIASES.get(k, k): v for k, v in value.items()})
+        super().__setattr__(key, value)
 
 
 @dataclass
@@ -184,7 +208,7 @@ def stage_params(op: str, table: dict, channels: int, where: str) -> dict:
             bias = matrix(table["bias"], f"{where}.bias", (0, 1))
             bias = rules.per_channel(bias, kernel.shape[0], f"{where}.bias", unit="filter")
         return {
-            "weight": kernel,
+            "kernel": kernel,
             "bias": bias,
             "stride": pair(table.get("stride", 1), f"{where}.stride"),
             "padding": pair(table.get("padding", 0), f"{where}.padding", 0),
@@ -219,7 +243,7 @@ def stage_output_shape(stage: Stage, shape: tuple[int, int, int, int], where: st
     n, c, h, w = shape
     p = stage.params
     if stage.op == "conv":
-        weight = p["weight"]
+        weight = p["kernel"]
         rules.kernel_channels(weight.shape[1], c, where)
         try:
             h_out, w_out = output_hw((h, w), weight.shape[2:], p["stride"], p["padding"], p["dilation"])
@@ -361,7 +385,7 @@ def _compact(value: tuple[int, int]) -> object:
 def stage_table(stage: Stage) -> dict[str, object]:
     p = stage.params
     if stage.op == "conv":
-        table: dict[str, object] = {"kernel": p["weight"]}
+        table: dict[str, object] = {"kernel": p["kernel"]}
         if p.get("bias") is not None:
             table["bias"] = p["bias"]
         table |= {
@@ -383,7 +407,7 @@ def stage_table(stage: Stage) -> dict[str, object]:
 
 
 def _kernel_for_saving(sample: Sample, stage: Stage) -> np.ndarray:
-    weight = stage.params["weight"]
+    weight = stage.params["kernel"]
     if weight.shape[0] == 1:
         weight = weight[0]
         if weight.shape[0] == 1 and sample.input_rank == 2 and stage is sample.stages[0]:

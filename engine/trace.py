@@ -193,7 +193,7 @@ def _as_input(x: np.ndarray) -> np.ndarray:
 
 def trace_conv(
     x: np.ndarray,
-    weight: np.ndarray,
+    kernel: np.ndarray,
     bias: np.ndarray | None = None,
     stride=1,
     padding=0,
@@ -201,22 +201,22 @@ def trace_conv(
     stage: int = 0,
     name: str = "conv",
 ) -> StageTrace:
-    """Convolution one output element at a time. x (N, C, H, W), weight (O, C, kh, kw), bias (O,)."""
+    """Convolution one output element at a time. x (N, C, H, W), kernel (O, C, kh, kw), bias (O,)."""
     x = _as_input(x)
-    weight = np.asarray(weight, dtype=np.float64)
+    weight = np.asarray(kernel, dtype=np.float64)
     if weight.ndim != 4:
         raise CnnError(f"a kernel is (filters, channels, kh, kw), got shape {weight.shape}")
     rules.kernel_channels(weight.shape[1], x.shape[1])
     bias_values = rules.per_channel(bias, weight.shape[0], "bias", unit="filter")
-    kernel = weight.shape[2:]
+    size = weight.shape[2:]
     s, p, d = pair(stride, "stride"), pair(padding, "padding", 0), pair(dilation, "dilation")
-    h_out, w_out, formulas = _geometry(x, kernel, s, p, d, "kernel")
+    h_out, w_out, formulas = _geometry(x, size, s, p, d, "kernel")
     n_batch, n_filters = x.shape[0], weight.shape[0]
     check_steps(n_batch * n_filters * h_out * w_out, "this convolution")
     output = np.zeros((n_batch, n_filters, h_out, w_out))
     steps = []
     for n, o, i, j in itertools.product(range(n_batch), range(n_filters), range(h_out), range(w_out)):
-        rows, cols = _taps(i, j, kernel, s, p, d)
+        rows, cols = _taps(i, j, size, s, p, d)
         values = _gather(x[n], rows, cols, 0.0)
         products = values * weight[o]
         total = 0.0
@@ -482,13 +482,16 @@ def trace_relu(x: np.ndarray, stage: int = 0, name: str = "relu") -> StageTrace:
 
 
 TRACERS = {"conv": trace_conv, "pool": trace_pool, "batchnorm": trace_batchnorm, "relu": trace_relu}
+#: Older names of a tracer's keywords: a convolution's matrix was `weight` in a stage's parameters.
+PARAM_ALIASES = {"weight": "kernel"}
 
 
 def trace_stages(x: np.ndarray, stages: Sequence[tuple[str, str, dict]]) -> Trace:
     """Run (op, name, params) stages in order on x (N, C, H, W), each on the previous output."""
     traced = []
     for number, (op, name, params) in enumerate(stages):
-        stage = TRACERS[op](x, **params, stage=number, name=name)
+        keywords = {PARAM_ALIASES.get(key, key): value for key, value in params.items()}
+        stage = TRACERS[op](x, **keywords, stage=number, name=name)
         traced.append(stage)
         x = stage.output
     return Trace(traced)

@@ -78,7 +78,7 @@ def conv_cell(
     crop, padding, stride, (a, b) = _windowed(layer, np.asarray(layer_input[n], np.float64), i, j)
     weight = np.asarray(state[layer.key("weight")][o : o + 1], np.float64)
     bias = np.asarray(state[layer.key("bias")][o : o + 1], np.float64) if layer.has_bias else None
-    params = {"weight": weight, "bias": bias, "stride": stride, "padding": padding, "dilation": layer.dilation}
+    params = {"kernel": weight, "bias": bias, "stride": stride, "padding": padding, "dilation": layer.dilation}
     where = f"{layer.name} · image {n} · map {o} · cell ({i}, {j})"
     sample = Sample(
         title=f"{where}: filter {o} on the real window",

@@ -93,7 +93,7 @@ def test_pipeline_feeds_each_stage_the_previous_output():
     trace = trace_stages(
         IMAGE,
         [
-            ("conv", "conv", {"weight": KERNEL, "padding": 1}),
+            ("conv", "conv", {"kernel": KERNEL, "padding": 1}),
             ("relu", "relu", {}),
             ("pool", "pool", {"mode": "max", "size": 2}),
         ],
