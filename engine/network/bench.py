@@ -106,11 +106,11 @@ def stepwise_forward(network: Network, item: np.ndarray) -> np.ndarray:
     x = np.asarray(item, dtype=np.float64)[None]  # (1, C, H, W)
     for layer in network.layers:
         state = {p: np.asarray(network.state[layer.key(p)], np.float64) for p in layer.shapes()}
-        if layer.kind in ("flatten", "linear"):
+        if layer.op in ("flatten", "linear"):
             x = x.reshape(1, -1, 1, 1)  # (C, H, W) order, as torch.flatten
-        if layer.kind in ("conv", "linear"):
+        if layer.op in ("conv", "linear"):
             weight, bias = state["weight"], state.get("bias")
-            if layer.kind == "linear":
+            if layer.op == "linear":
                 weight, geometry = weight[:, :, None, None], (1, 0, 1)
             else:
                 geometry = (layer.stride, layer.padding, layer.dilation)
@@ -118,13 +118,13 @@ def stepwise_forward(network: Network, item: np.ndarray) -> np.ndarray:
                 trace.trace_conv(x, weight[o : o + 1], None if bias is None else bias[o : o + 1], *geometry).output
                 for o in range(len(weight))
             ]
-        elif layer.kind in ("maxpool", "avgpool"):
-            mode = layer.kind[:3]
+        elif layer.op in ("maxpool", "avgpool"):
+            mode = layer.op[:3]
             maps = [
-                trace.trace_pool(x[:, c : c + 1], mode, layer.kernel, layer.stride, layer.padding).output
+                trace.trace_pool(x[:, c : c + 1], mode, layer.kernel_size, layer.stride, layer.padding).output
                 for c in range(x.shape[1])
             ]
-        elif layer.kind == "batchnorm":
+        elif layer.op == "batchnorm":
             eps, momentum = layer.options["eps"], layer.options["momentum"]
             maps = [
                 trace.trace_batchnorm(
@@ -139,7 +139,7 @@ def stepwise_forward(network: Network, item: np.ndarray) -> np.ndarray:
                 ).output
                 for c in range(x.shape[1])
             ]
-        elif layer.kind == "relu":
+        elif layer.op == "relu":
             maps = [trace.trace_relu(x[:, c : c + 1]).output for c in range(x.shape[1])]
         else:
             continue

@@ -24,3 +24,15 @@ def test_a_convolutions_matrix_is_its_kernel_and_weight_still_reads_it():
     assert copy.deepcopy(older).params["weight"].shape == (1, 1, 2, 2)
     traced = trace_stages(np.ones((1, 1, 3, 3)), [("conv", "c", {"weight": np.ones((1, 1, 2, 2))})])
     assert traced.output.tolist() == [[[[4, 4], [4, 4]]]]
+
+
+def test_a_layer_names_its_op_and_its_kernel_size_and_the_older_names_still_read():
+    from engine.network import load
+
+    network = load("seed_convnet")
+    conv, pool = network.layers[0], network.layers[3]
+    assert (conv.op, pool.op) == ("conv", "maxpool") and conv.kind == "conv"
+    assert conv.kernel_size == (3, 3) and pool.kernel_size == (2, 2) and conv.kernel == (3, 3)
+    row = network.summary()[0]
+    assert row.op == "conv" and row.kind == "conv"
+    assert [row.op for row in network.summary()] == [layer.op for layer in network.layers]
