@@ -318,6 +318,13 @@ def trace_pool(
     return StageTrace("pool", name, x, output, tuple(steps), params, formulas)
 
 
+def batchnorm_steps(channels: int, count: int, training: bool = True) -> int:
+    """How many steps trace_batchnorm takes for `channels` channels of `count` = N·H·W values each:
+    in training a mean, a variance and a normalise step per value and 2 running-statistics steps
+    per channel; in eval one normalise step per value."""
+    return channels * (count * 3 + 2 if training else count)
+
+
 def trace_batchnorm(
     x: np.ndarray,
     gamma=None,
@@ -347,7 +354,7 @@ def trace_batchnorm(
     running_mean = rules.per_channel(running_mean, channels, "running_mean", 0.0)
     running_var = rules.per_channel(running_var, channels, "running_var", 1.0)
     rules.running_var(running_var)
-    check_steps(channels * (count * (3 if training else 1) + (2 if training else 0)), "this batch norm")
+    check_steps(batchnorm_steps(channels, count, training), "this batch norm")
     new_mean, new_var = running_mean.copy(), running_var.copy()
     output = np.zeros_like(x)
     steps: list[Step] = []

@@ -24,6 +24,7 @@ from engine.errors import CnnError
 from engine.network.model import BatchNorm, Conv, Layer, Pool
 from engine.samples import Sample, Stage, validate
 from engine.shapes import MAX_STEPS, output_size, window_span
+from engine.trace import batchnorm_steps
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,9 @@ def batchnorm_channel(
     if np.ndim(layer_input) != 4:
         raise CnnError(f"{layer.name}: only batch norm over feature maps can be stepped through")
     batch, _, height, width = layer_input.shape
-    images = min(batch, max(2, (MAX_STEPS - 2) // (3 * height * width)))
+    images = batch
+    while images > 2 and batchnorm_steps(1, images * height * width) > MAX_STEPS:
+        images -= 1
     note = ""
     if images < batch:
         note = (
