@@ -42,12 +42,9 @@ class Layer(ABC):
 
     Shapes here are PyTorch's per-item shapes, (C, H, W) or (F,); the arrays
     that flow through forward/backward are channels-last (N, H, W, C) or (N, F).
-    `op` names the operation, as a sample's `op` and a Stage's do (a [[layer]]
-    table still writes it as `type`); a window's size pair is `kernel_size`, as in
-    PyTorch, since `kernel` is the matrix on the teaching path.
     """
 
-    op = ""
+    kind = ""
     #: option -> default (None: required)
     OPTIONS: dict[str, Any] = {}
     #: learnable parameter names, in PyTorch's order
@@ -58,13 +55,13 @@ class Layer(ABC):
         for key in options:
             if key not in self.OPTIONS:
                 raise CnnError(
-                    f"{where}: unknown key {key!r} for a {self.op} layer{suggest(key, self.OPTIONS)}; "
+                    f"{where}: unknown key {key!r} for a {self.kind} layer{suggest(key, self.OPTIONS)}; "
                     f"valid keys: type, name, {', '.join(self.OPTIONS) or '(none)'}"
                 )
         self.options = {key: options.get(key, default) for key, default in self.OPTIONS.items()}
         for key, value in self.options.items():
             if value is None:
-                raise CnnError(f"{where}: a {self.op} layer needs {key!r}")
+                raise CnnError(f"{where}: a {self.kind} layer needs {key!r}")
         self.out_shape = self.infer()
 
     def fail(self, message: str) -> CnnError:
@@ -73,7 +70,7 @@ class Layer(ABC):
     def needs_spatial(self) -> tuple[int, int, int]:
         if len(self.in_shape) != 3:
             raise self.fail(
-                f"a {self.op} layer needs (C, H, W) feature maps but gets a flat vector of "
+                f"a {self.kind} layer needs (C, H, W) feature maps but gets a flat vector of "
                 f"{self.in_shape[0]} features; move it before the flatten layer"
             )
         return self.in_shape  # type: ignore[return-value]
@@ -120,19 +117,19 @@ class Layer(ABC):
     def key(self, parameter: str) -> str:
         return f"{self.name}.{parameter}"
 
+    # One word for one thing: a sample's, a Stage's and a trace's word for the operation is `op`, and
+    # on the teaching path `kernel` is a convolution's matrix, so a window's size is PyTorch's
+    # `kernel_size`. (`kind` and `kernel` are the names the attributes are stored under until the
+    # code that sets them moves over.)
     @property
-    def kind(self) -> str:
-        """The older name of `op`."""
-        return self.op
+    def op(self) -> str:
+        """'conv', 'batchnorm', 'relu', 'maxpool', 'avgpool', 'flatten' or 'linear' (also `kind`)."""
+        return self.kind
 
     @property
-    def kernel(self) -> Pair:
-        """The older name of `kernel_size` (conv and pooling layers)."""
-        return self.kernel_size
-
-    @kernel.setter
-    def kernel(self, value: Pair) -> None:
-        self.kernel_size = value
+    def kernel_size(self) -> Pair:
+        """The (kh, kw) of a conv or pooling layer's window (also `kernel`)."""
+        return self.kernel
 
 
 def _uniform_fan_in(rng: np.random.Generator, shape: Shape, fan_in: int, dtype: np.dtype) -> np.ndarray:
@@ -145,7 +142,7 @@ def _uniform_fan_in(rng: np.random.Generator, shape: Shape, fan_in: int, dtype: 
 
 
 class Conv(Layer):
-    op = "conv"
+    kind = "conv"
     OPTIONS = {
         "out_channels": None,
         "kernel": None,
@@ -163,7 +160,7 @@ class Conv(Layer):
         given = self.int_option("in_channels", 0)
         if given and given != c:
             raise self.fail(f"in_channels = {given}, but the feature maps reaching it have {c} channels")
-        self.kernel_size = pair(self.options["kernel"], f"{self.where}: kernel")
+        self.kernel = pair(self.options["kernel"], f"{self.where}: kernel")
         self.stride = pair(self.options["stride"], f"{self.where}: stride")
         self.padding = pair(self.options["padding"], f"{self.where}: padding", 0)
         self.dilation = pair(self.options["dilation"], f"{self.where}: dilation")
@@ -171,22 +168,22 @@ class Conv(Layer):
         if not self.has_bias:
             self.PARAMETERS = ("weight",)
         try:
-            self.out_hw = output_hw((h, w), self.kernel_size, self.stride, self.padding, self.dilation)
+            self.out_hw = output_hw((h, w), self.kernel, self.stride, self.padding, self.dilation)
         except CnnError as error:
             raise self.fail(f"on its {c}×{h}×{w} input, {error}") from None
         return (self.out_channels, *self.out_hw)
 
     def shapes(self) -> dict[str, Shape]:
-        weight = (self.out_channels, self.in_shape[0], *self.kernel_size)
+        weight = (self.out_channels, self.in_shape[0], *self.kernel)
         return {"weight": weight, "bias": (self.out_channels,)} if self.has_bias else {"weight": weight}
 
     def init(self, rng: np.random.Generator, dtype: np.dtype) -> dict[str, np.ndarray]:
-        fan_in = self.in_shape[0] * self.kernel_size[0] * self.kernel_size[1]
+        fan_in = self.in_shape[0] * self.kernel[0] * self.kernel[1]
         return {self.key(k): _uniform_fan_in(rng, s, fan_in, dtype) for k, s in self.shapes().items()}
 
     @property
     def macs(self) -> int:
-        return int(np.prod(self.out_shape)) * self.in_shape[0] * self.kernel_size[0] * self.kernel_size[1]
+        return int(np.prod(self.out_shape)) * self.in_shape[0] * self.kernel[0] * self.kernel[1]
 
     def forward(self, state, x, training):
         bias = state[self.key("bias")] if self.has_bias else None
@@ -201,7 +198,7 @@ class Conv(Layer):
 
 
 class BatchNorm(Layer):
-    op = "batchnorm"
+    kind = "batchnorm"
     OPTIONS = {"eps": 1e-5, "momentum": 0.1, "num_features": 0}
     PARAMETERS = ("weight", "bias")
 
@@ -246,7 +243,7 @@ class BatchNorm(Layer):
 
 
 class ReLU(Layer):
-    op = "relu"
+    kind = "relu"
 
     def forward(self, state, x, training):
         return F.relu_forward(x)
@@ -260,42 +257,42 @@ class Pool(Layer):
 
     def infer(self) -> Shape:
         c, h, w = self.needs_spatial()
-        self.kernel_size = pair(self.options["size"], f"{self.where}: size")
+        self.kernel = pair(self.options["size"], f"{self.where}: size")
         stride = self.options["stride"]  # 0, the default, leaves it out
-        self.stride = rules.pool_stride(None if stride == 0 else stride, self.kernel_size, f"{self.where}: stride")
+        self.stride = rules.pool_stride(None if stride == 0 else stride, self.kernel, f"{self.where}: stride")
         self.padding = pair(self.options["padding"], f"{self.where}: padding", 0)
-        rules.pool_padding(self.kernel_size, self.padding, self.where)
+        rules.pool_padding(self.kernel, self.padding, self.where)
         try:
-            self.out_hw = output_hw((h, w), self.kernel_size, self.stride, self.padding, (1, 1), "pool size")
+            self.out_hw = output_hw((h, w), self.kernel, self.stride, self.padding, (1, 1), "pool size")
         except CnnError as error:
             raise self.fail(f"on its {c}×{h}×{w} input, {error}") from None
         return (c, *self.out_hw)
 
     @property
     def label(self) -> str:
-        return f"{self.kernel_size[0]}x{self.kernel_size[1]}"
+        return f"{self.kernel[0]}x{self.kernel[1]}"
 
     def forward(self, state, x, training):
-        return self.pool_forward(x, self.kernel_size, self.stride, self.padding, self.out_hw)
+        return self.pool_forward(x, self.kernel, self.stride, self.padding, self.out_hw)
 
     def backward(self, state, dout, cache, need_dx):
         return self.pool_backward(dout, cache), {}
 
 
 class MaxPool(Pool):
-    op = "maxpool"
+    kind = "maxpool"
     pool_forward = staticmethod(F.maxpool_forward)
     pool_backward = staticmethod(F.maxpool_backward)
 
 
 class AvgPool(Pool):
-    op = "avgpool"
+    kind = "avgpool"
     pool_forward = staticmethod(F.avgpool_forward)
     pool_backward = staticmethod(F.avgpool_backward)
 
 
 class Flatten(Layer):
-    op = "flatten"
+    kind = "flatten"
 
     def infer(self) -> Shape:
         return (int(np.prod(self.in_shape)),)
@@ -308,7 +305,7 @@ class Flatten(Layer):
 
 
 class Linear(Layer):
-    op = "linear"
+    kind = "linear"
     OPTIONS = {"out_features": None, "in_features": 0, "bias": True}
     PARAMETERS = ("weight", "bias")
 
@@ -348,7 +345,7 @@ class Linear(Layer):
 
 
 LAYER_TYPES: dict[str, type[Layer]] = {
-    cls.op: cls for cls in (Conv, BatchNorm, ReLU, MaxPool, AvgPool, Flatten, Linear)
+    cls.kind: cls for cls in (Conv, BatchNorm, ReLU, MaxPool, AvgPool, Flatten, Linear)
 }
 
 
@@ -372,22 +369,22 @@ class SummaryRow:
     """One line of a torchinfo-like summary; shapes are per item, multiply-adds per item."""
 
     name: str
-    op: str
+    kind: str
     output_shape: Shape
     parameters: int
     macs: int
 
     @property
-    def kind(self) -> str:
-        """The older name of `op`."""
-        return self.op
+    def op(self) -> str:
+        """The layer's op, as Layer.op (also `kind`)."""
+        return self.kind
 
 
 def summary_row(layer: Layer) -> SummaryRow:
     """The summary line of one built layer."""
     return SummaryRow(
         layer.name,
-        layer.op,
+        layer.kind,
         layer.out_shape,
         sum(int(np.prod(s)) for k, s in layer.shapes().items() if k in layer.PARAMETERS),
         layer.macs,
@@ -478,22 +475,22 @@ class Network:
             where = f"{self.source}: [[layer]] #{index}"
             if not isinstance(table, dict):
                 raise CnnError(f"{where} must be a table, got {table!r}")
-            op = table.get("type")
-            if op not in LAYER_TYPES:
+            kind = table.get("type")
+            if kind not in LAYER_TYPES:
                 raise CnnError(
-                    f"{where}: type {op!r} is not a layer type{suggest(str(op), LAYER_TYPES)}; "
+                    f"{where}: type {kind!r} is not a layer type{suggest(str(kind), LAYER_TYPES)}; "
                     f"valid types: {', '.join(LAYER_TYPES)}"
                 )
-            counts[op] = counts.get(op, 0) + 1
-            name = table.get("name", f"{op}{counts[op]}")
+            counts[kind] = counts.get(kind, 0) + 1
+            name = table.get("name", f"{kind}{counts[kind]}")
             if not isinstance(name, str) or not _NAME.match(name):
                 raise CnnError(f"{where}: name must be letters, digits and _ (not starting with a digit), got {name!r}")
             if any(layer.name == name for layer in built):
                 raise CnnError(f'{where}: the name "{name}" is already used by an earlier layer')
-            where = f'{where} "{name}" ({op})'
+            where = f'{where} "{name}" ({kind})'
             options = {k: v for k, v in table.items() if k not in ("type", "name")}
             try:
-                layer = LAYER_TYPES[op](name, options, shape, where)
+                layer = LAYER_TYPES[kind](name, options, shape, where)
                 if isinstance(layer, Linear):
                     given = layer.int_option("in_features", 0)
                     if given and given != layer.in_features:
@@ -598,7 +595,7 @@ class Network:
         order = list(range(len(self.layers)))
         if not activations:
             for i in range(len(order) - 1):
-                if self.layers[order[i]].op == "relu" and self.layers[order[i + 1]].op == "maxpool":
+                if self.layers[order[i]].kind == "relu" and self.layers[order[i + 1]].kind == "maxpool":
                     order[i], order[i + 1] = order[i + 1], order[i]
         return order
 
