@@ -1,8 +1,11 @@
 """cnn-tui's engine: pure NumPy, never imports textual or rich.
 
-The vectorised operations (the batch truth) live in engine.ops, the
-step-by-step teaching path in engine.trace, the sample format in
-engine.samples and the whole-network batch path in engine.network.
+The one vectorised implementation is engine.network.layers (the batch path
+the network trains with); engine.ops is its NCHW face with
+torch.nn.functional's signatures (conv2d, max_pool2d, ... below). The
+step-by-step teaching path is engine.trace, the rules every parameter obeys
+engine.rules, the sample format engine.samples and the whole network
+engine.network.
 """
 
 from __future__ import annotations

@@ -20,10 +20,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from engine import rules
 from engine.errors import CnnError, suggest
 from engine.files import user_path, write_atomic
 from engine.shapes import MAX_SIDE, output_hw, pair
-from engine.trace import Trace, trace_stages
+from engine.trace import PARAM_ALIASES, Trace, trace_stages
 
 OPS = ("conv", "pool", "batchnorm", "relu")
 #: Parameter keys of each op, in the order they are written.
@@ -40,6 +41,25 @@ MAX_DEPTH = 64
 DEFAULT_SAMPLE = "seed_conv"
 
 
+class StageParams(dict):
+    """A stage's parameters, the tracer's keywords. A convolution's matrix is `kernel`, as in the
+    TOML file and the trace; `weight`, its older name here, still reads and writes it."""
+
+    ALIASES = PARAM_ALIASES
+
+    def __getitem__(self, key):
+        return super().__getitem__(self.ALIASES.get(key, key))
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(self.ALIASES.get(key, key), value)
+
+    def __contains__(self, key) -> bool:
+        return super().__contains__(self.ALIASES.get(key, key))
+
+    def get(self, key, default=None):
+        return super().get(self.ALIASES.get(key, key), default)
+
+
 @dataclass
 class Stage:
     """One operation of a sample with its normalised parameters (the tracer's keywords)."""
@@ -47,6 +67,11 @@ class Stage:
     op: str
     name: str
     params: dict = field(default_factory=dict)
+
+    def __setattr__(self, key: str, value) -> None:
+        if key == "params":
+            value = StageParams({StageParams.ALIASES.get(k, k): v for k, v in value.items()})
+        super().__setattr__(key, value)
 
 
 @dataclass
@@ -171,54 +196,41 @@ def stage_params(op: str, table: dict, channels: int, where: str) -> dict:
             kernel = kernel[None]
         elif kernel.ndim == 2:
             kernel = kernel[None, None]
-        if kernel.shape[1] != channels:
-            raise CnnError(
-                f"{where}.kernel has {kernel.shape[1]} channel(s) but its input has {channels}; "
-                f"write the kernel as (channels, kh, kw) = ({channels}, {kernel.shape[2]}, {kernel.shape[3]})"
-                " or (filters, channels, kh, kw)"
-            )
+        rules.kernel_channels(
+            kernel.shape[1],
+            channels,
+            f"{where}.kernel",
+            f"write the kernel as (channels, kh, kw) = ({channels}, {kernel.shape[2]}, {kernel.shape[3]})"
+            " or (filters, channels, kh, kw)",
+        )
         bias = None
         if "bias" in table:
-            bias = matrix(table["bias"], f"{where}.bias", (0, 1)).reshape(-1)
-            if bias.size == 1:
-                bias = np.full(kernel.shape[0], bias[0])
-            if bias.size != kernel.shape[0]:
-                raise CnnError(f"{where}.bias needs one value per filter ({kernel.shape[0]}), got {bias.size}")
+            bias = matrix(table["bias"], f"{where}.bias", (0, 1))
+            bias = rules.per_channel(bias, kernel.shape[0], f"{where}.bias", unit="filter")
         return {
-            "weight": kernel,
+            "kernel": kernel,
             "bias": bias,
             "stride": pair(table.get("stride", 1), f"{where}.stride"),
             "padding": pair(table.get("padding", 0), f"{where}.padding", 0),
             "dilation": pair(table.get("dilation", 1), f"{where}.dilation"),
         }
     if op == "pool":
-        mode = table.get("mode", "max")
-        if mode not in ("max", "avg"):
-            raise CnnError(f'{where}.mode must be "max" or "avg", got {mode!r}{suggest(str(mode), ("max", "avg"))}')
+        mode = rules.pool_mode(table.get("mode", "max"), f"{where}.mode")
         size = pair(table.get("size", 2), f"{where}.size")
         return {
             "mode": mode,
             "size": size,
-            "stride": pair(table.get("stride", size), f"{where}.stride"),
+            "stride": rules.pool_stride(table.get("stride"), size, f"{where}.stride"),
             "padding": pair(table.get("padding", 0), f"{where}.padding", 0),
         }
     if op == "batchnorm":
         params: dict = {}
         for key, default in (("gamma", 1.0), ("beta", 0.0), ("running_mean", 0.0), ("running_var", 1.0)):
-            values = matrix(table.get(key, default), f"{where}.{key}", (0, 1)).reshape(-1)
-            if values.size == 1:
-                values = np.full(channels, values[0])
-            if values.size != channels:
-                raise CnnError(f"{where}.{key} needs one value per channel ({channels}), got {values.size}")
-            params[key] = values
-        if np.any(params["running_var"] < 0):
-            raise CnnError(f"{where}.running_var must not be negative")
-        eps = _number(table.get("eps", 1e-5), f"{where}.eps")
-        if eps <= 0:
-            raise CnnError(f"{where}.eps must be a small positive number, got {eps}")
-        momentum = _number(table.get("momentum", 0.1), f"{where}.momentum")
-        if not 0 <= momentum <= 1:
-            raise CnnError(f"{where}.momentum must be between 0 and 1, got {momentum}")
+            values = matrix(table.get(key, default), f"{where}.{key}", (0, 1))
+            params[key] = rules.per_channel(values, channels, f"{where}.{key}")
+        rules.running_var(params["running_var"], f"{where}.running_var")
+        eps = rules.eps(_number(table.get("eps", 1e-5), f"{where}.eps"), f"{where}.eps")
+        momentum = rules.momentum(_number(table.get("momentum", 0.1), f"{where}.momentum"), f"{where}.momentum")
         training = table.get("training", True)
         if not isinstance(training, bool):
             raise CnnError(f"{where}.training must be true or false, got {training!r}")
@@ -231,25 +243,22 @@ def stage_output_shape(stage: Stage, shape: tuple[int, int, int, int], where: st
     n, c, h, w = shape
     p = stage.params
     if stage.op == "conv":
-        weight = p["weight"]
-        if weight.shape[1] != c:
-            raise CnnError(f"{where}: the kernel has {weight.shape[1]} channel(s) but its input has {c}")
+        weight = p["kernel"]
+        rules.kernel_channels(weight.shape[1], c, where)
         try:
             h_out, w_out = output_hw((h, w), weight.shape[2:], p["stride"], p["padding"], p["dilation"])
         except CnnError as error:
             raise CnnError(f"{where}: {error}") from None
         return n, weight.shape[0], h_out, w_out
     if stage.op == "pool":
-        for dim, kk, pp in zip(("height", "width"), p["size"], p["padding"]):
-            if 2 * pp > kk:
-                raise CnnError(f"{where}: pool padding {pp} must be at most half the pool size {kk} ({dim})")
+        rules.pool_padding(p["size"], p["padding"], where)
         try:
             h_out, w_out = output_hw((h, w), p["size"], p["stride"], p["padding"], (1, 1), "pool size")
         except CnnError as error:
             raise CnnError(f"{where}: {error}") from None
         return n, c, h_out, w_out
-    if stage.op == "batchnorm" and p["training"] and n * h * w < 2:
-        raise CnnError(f"{where}: batch norm in training needs more than 1 value per channel (N·H·W ≥ 2)")
+    if stage.op == "batchnorm" and p["training"]:
+        rules.batch_statistics(n * h * w, where)
     return shape
 
 
@@ -376,7 +385,7 @@ def _compact(value: tuple[int, int]) -> object:
 def stage_table(stage: Stage) -> dict[str, object]:
     p = stage.params
     if stage.op == "conv":
-        table: dict[str, object] = {"kernel": p["weight"]}
+        table: dict[str, object] = {"kernel": p["kernel"]}
         if p.get("bias") is not None:
             table["bias"] = p["bias"]
         table |= {
@@ -398,7 +407,7 @@ def stage_table(stage: Stage) -> dict[str, object]:
 
 
 def _kernel_for_saving(sample: Sample, stage: Stage) -> np.ndarray:
-    weight = stage.params["weight"]
+    weight = stage.params["kernel"]
     if weight.shape[0] == 1:
         weight = weight[0]
         if weight.shape[0] == 1 and sample.input_rank == 2 and stage is sample.stages[0]:

@@ -1,4 +1,4 @@
-"""Output-size arithmetic and parameter validation shared by every operation.
+"""Output-size arithmetic shared by every operation (the parameter rules are in engine.rules).
 
 The one formula (PyTorch's, for convolution and pooling alike):
     H_out = floor((H + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1
@@ -39,9 +39,14 @@ def pair(value: object, name: str, minimum: int = 1) -> Pair:
     return out[0], out[1]
 
 
+def window_span(kernel: int, dilation: int = 1) -> int:
+    """How many input cells a dilated window covers along one axis: dilation·(kernel − 1) + 1."""
+    return dilation * (kernel - 1) + 1
+
+
 def output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
     """floor((size + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1; may be < 1."""
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    return (size + 2 * padding - window_span(kernel, dilation)) // stride + 1
 
 
 def output_size_formula(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> str:
@@ -54,7 +59,7 @@ def output_hw(hw: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pai
     """(H_out, W_out) for a sliding window; CnnError naming the dimension when it does not fit."""
     out = []
     for dim, (n, k, s, p, d) in zip(("height", "width"), zip(hw, kernel, stride, padding, dilation)):
-        span = d * (k - 1) + 1
+        span = window_span(k, d)
         if span > n + 2 * p:
             raise CnnError(
                 f"{what} {dim} {k} (dilated span {span}) is larger than the padded input "

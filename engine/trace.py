@@ -6,12 +6,15 @@ lecturer would show them. A Trace chains stages (conv → batchnorm → relu →
 pool): each stage's output is the next one's input, and its steps are one flat
 sequence with O(1) random access.
 
-The steps compute their own numbers with plain loops; the vectorised ops in
-engine.ops are the truth they are tested against.
+The steps compute their own numbers with plain loops; they are tested against
+engine.ops, the NCHW face of engine.network.layers, which the network trains
+with. Parameters are checked by engine.rules, the same rules a sample file and a
+network layer obey.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Iterator, Sequence
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine import rules
 from engine.errors import CnnError
 from engine.numbers import fmt, term
 from engine.shapes import Pair, check_steps, output_hw, output_size_formula, pair
@@ -190,7 +194,7 @@ def _as_input(x: np.ndarray) -> np.ndarray:
 
 def trace_conv(
     x: np.ndarray,
-    weight: np.ndarray,
+    kernel: np.ndarray,
     bias: np.ndarray | None = None,
     stride=1,
     padding=0,
@@ -198,26 +202,25 @@ def trace_conv(
     stage: int = 0,
     name: str = "conv",
 ) -> StageTrace:
-    """Convolution one output element at a time. x (N, C, H, W), weight (O, C, kh, kw), bias (O,)."""
+    """Convolution one output element at a time. x (N, C, H, W), kernel (O, C, kh, kw), bias (O,)."""
     x = _as_input(x)
-    weight = np.asarray(weight, dtype=np.float64)
-    if weight.ndim != 4 or weight.shape[1] != x.shape[1]:
-        raise CnnError(
-            f"kernel shape {weight.shape} does not fit an input with {x.shape[1]} channel(s): "
-            "a kernel is (filters, channels, kh, kw) with one slice per input channel"
-        )
-    bias_values = np.zeros(weight.shape[0]) if bias is None else np.asarray(bias, dtype=np.float64).reshape(-1)
-    if bias_values.shape != (weight.shape[0],):
-        raise CnnError(f"bias needs one value per filter ({weight.shape[0]}), got {bias_values.size}")
-    kernel = weight.shape[2:]
+    weight = np.asarray(kernel, dtype=np.float64)
+    if weight.ndim != 4:
+        raise CnnError(f"a kernel is (filters, channels, kh, kw), got shape {weight.shape}")
+    rules.kernel_channels(weight.shape[1], x.shape[1])
+    bias_values = rules.per_channel(bias, weight.shape[0], "bias", unit="filter")
+    size = weight.shape[2:]
     s, p, d = pair(stride, "stride"), pair(padding, "padding", 0), pair(dilation, "dilation")
-    h_out, w_out, formulas = _geometry(x, kernel, s, p, d, "kernel")
+    h_out, w_out, formulas = _geometry(x, size, s, p, d, "kernel")
     n_batch, n_filters = x.shape[0], weight.shape[0]
     check_steps(n_batch * n_filters * h_out * w_out, "this convolution")
     output = np.zeros((n_batch, n_filters, h_out, w_out))
     steps = []
+    # every input value sits in many windows and every weight in every window of its filter:
+    # format each number once (formatting was nine tenths of the time of a large trace)
+    term_of = functools.lru_cache(maxsize=None)(term)
     for n, o, i, j in itertools.product(range(n_batch), range(n_filters), range(h_out), range(w_out)):
-        rows, cols = _taps(i, j, kernel, s, p, d)
+        rows, cols = _taps(i, j, size, s, p, d)
         values = _gather(x[n], rows, cols, 0.0)
         products = values * weight[o]
         total = 0.0
@@ -225,7 +228,7 @@ def trace_conv(
             total += product
         value = total + bias_values[o]
         output[n, o, i, j] = value
-        line = " + ".join(f"{term(v)}·{term(k)}" for v, k in zip(values.flat, weight[o].flat))
+        line = " + ".join(f"{term_of(v)}·{term_of(k)}" for v, k in zip(values.flat, weight[o].flat))
         if bias is not None:
             line += f" + bias {term(bias_values[o])}"
         steps.append(
@@ -259,14 +262,11 @@ def trace_pool(
 ) -> StageTrace:
     """Max or average pooling (count_include_pad) one output element at a time. x (N, C, H, W)."""
     x = _as_input(x)
-    if mode not in ("max", "avg"):
-        raise CnnError(f'pool mode must be "max" or "avg", got {mode!r}')
+    mode = rules.pool_mode(mode)
     k = pair(size, "pool size")
-    s = k if stride is None else pair(stride, "pool stride")
+    s = rules.pool_stride(stride, k)
     p = pair(padding, "pool padding", 0)
-    for dim, kk, pp in zip(("height", "width"), k, p):
-        if 2 * pp > kk:
-            raise CnnError(f"pool padding {pp} must be at most half the pool size {kk} ({dim})")
+    rules.pool_padding(k, p)
     h_out, w_out, formulas = _geometry(x, k, s, p, (1, 1), "pool size")
     n_batch, channels = x.shape[:2]
     check_steps(n_batch * channels * h_out * w_out, "this pooling")
@@ -318,15 +318,11 @@ def trace_pool(
     return StageTrace("pool", name, x, output, tuple(steps), params, formulas)
 
 
-def _per_channel(value, channels: int, name: str, default: float) -> np.ndarray:
-    if value is None:
-        return np.full(channels, default)
-    array = np.asarray(value, dtype=np.float64).reshape(-1)
-    if array.size == 1:
-        return np.full(channels, float(array[0]))
-    if array.size != channels:
-        raise CnnError(f"{name} needs one value per channel ({channels}), got {array.size}")
-    return array
+def batchnorm_steps(channels: int, count: int, training: bool = True) -> int:
+    """How many steps trace_batchnorm takes for `channels` channels of `count` = N·H·W values each:
+    in training a mean, a variance and a normalise step per value and 2 running-statistics steps
+    per channel; in eval one normalise step per value."""
+    return channels * (count * 3 + 2 if training else count)
 
 
 def trace_batchnorm(
@@ -350,19 +346,15 @@ def trace_batchnorm(
     x = _as_input(x)
     n_batch, channels, height, width = x.shape
     count = n_batch * height * width
-    if eps <= 0 or not math.isfinite(eps):
-        raise CnnError(f"eps must be a small positive number, got {eps}")
-    if not 0 <= momentum <= 1:
-        raise CnnError(f"momentum must be between 0 and 1, got {momentum}")
-    if training and count < 2:
-        raise CnnError("batch norm in training needs more than 1 value per channel (N·H·W ≥ 2)")
-    gamma = _per_channel(gamma, channels, "gamma", 1.0)
-    beta = _per_channel(beta, channels, "beta", 0.0)
-    running_mean = _per_channel(running_mean, channels, "running_mean", 0.0)
-    running_var = _per_channel(running_var, channels, "running_var", 1.0)
-    if np.any(running_var < 0):
-        raise CnnError("running_var must not be negative")
-    check_steps(channels * (count * (3 if training else 1) + (2 if training else 0)), "this batch norm")
+    eps, momentum = rules.eps(eps), rules.momentum(momentum)
+    if training:
+        rules.batch_statistics(count)
+    gamma = rules.per_channel(gamma, channels, "gamma", 1.0)
+    beta = rules.per_channel(beta, channels, "beta", 0.0)
+    running_mean = rules.per_channel(running_mean, channels, "running_mean", 0.0)
+    running_var = rules.per_channel(running_var, channels, "running_var", 1.0)
+    rules.running_var(running_var)
+    check_steps(batchnorm_steps(channels, count, training), "this batch norm")
     new_mean, new_var = running_mean.copy(), running_var.copy()
     output = np.zeros_like(x)
     steps: list[Step] = []
@@ -501,13 +493,16 @@ def trace_relu(x: np.ndarray, stage: int = 0, name: str = "relu") -> StageTrace:
 
 
 TRACERS = {"conv": trace_conv, "pool": trace_pool, "batchnorm": trace_batchnorm, "relu": trace_relu}
+#: Older names of a tracer's keywords: a convolution's matrix was `weight` in a stage's parameters.
+PARAM_ALIASES = {"weight": "kernel"}
 
 
 def trace_stages(x: np.ndarray, stages: Sequence[tuple[str, str, dict]]) -> Trace:
     """Run (op, name, params) stages in order on x (N, C, H, W), each on the previous output."""
     traced = []
     for number, (op, name, params) in enumerate(stages):
-        stage = TRACERS[op](x, **params, stage=number, name=name)
+        keywords = {PARAM_ALIASES.get(key, key): value for key, value in params.items()}
+        stage = TRACERS[op](x, **keywords, stage=number, name=name)
         traced.append(stage)
         x = stage.output
     return Trace(traced)

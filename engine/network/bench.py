@@ -95,45 +95,56 @@ def step_flops(network: Network, batch_size: int) -> tuple[float, float]:
 
 
 def stepwise_forward(network: Network, item: np.ndarray) -> np.ndarray:
-    """One image (C, H, W) through the network one window at a time, as the teaching path steps:
-    a dot product per output value of a convolution or linear layer, one window per pooled value.
-    Batch norm uses the running statistics (eval mode). Returns the logits (classes,)."""
-    x = np.asarray(item, dtype=network.dtype)
+    """One image (C, H, W) through the network on the teaching path itself (engine.trace, float64):
+    the tracers the stepper shows compute every value, one Step each (a dot product per output of a
+    convolution, and of a linear layer as a 1×1 convolution of its features; one window per pooled
+    value; one element per batch-norm and ReLU value). Batch norm uses the running statistics (eval
+    mode). Each trace covers one filter or channel, so none passes the step limit and only one is
+    held at a time. Returns the logits (classes,)."""
+    from engine import trace
+
+    x = np.asarray(item, dtype=np.float64)[None]  # (1, C, H, W)
     for layer in network.layers:
-        state = {p: network.state[layer.key(p)] for p in layer.shapes()}
-        if layer.kind in ("conv", "maxpool", "avgpool"):
-            (ph, pw), (sh, sw) = layer.padding, layer.stride
-            fill = -np.inf if layer.kind == "maxpool" else 0.0
-            padded = np.pad(x, ((0, 0), (ph, ph), (pw, pw)), constant_values=fill)
-            out = np.empty(layer.out_shape, dtype=x.dtype)
-            dh, dw = getattr(layer, "dilation", (1, 1))
-            kh, kw = layer.kernel
-            for i in range(layer.out_shape[1]):
-                for j in range(layer.out_shape[2]):
-                    window = padded[
-                        :, i * sh : i * sh + dh * (kh - 1) + 1 : dh, j * sw : j * sw + dw * (kw - 1) + 1 : dw
-                    ]
-                    if layer.kind == "conv":
-                        for o in range(layer.out_shape[0]):
-                            out[o, i, j] = np.sum(window * state["weight"][o]) + (
-                                state["bias"][o] if "bias" in state else 0
-                            )
-                    elif layer.kind == "maxpool":
-                        out[:, i, j] = window.max(axis=(1, 2))
-                    else:
-                        out[:, i, j] = window.mean(axis=(1, 2))
-            x = out
-        elif layer.kind == "batchnorm":
-            shape = (-1,) + (1,) * (x.ndim - 1)
-            scale = state["weight"] / np.sqrt(state["running_var"] + layer.options["eps"])
-            x = (x - state["running_mean"].reshape(shape)) * scale.reshape(shape) + state["bias"].reshape(shape)
-        elif layer.kind == "relu":
-            x = np.maximum(x, 0)
-        elif layer.kind == "flatten":
-            x = x.reshape(-1)
+        state = {p: np.asarray(network.state[layer.key(p)], np.float64) for p in layer.shapes()}
+        if layer.op in ("flatten", "linear"):
+            x = x.reshape(1, -1, 1, 1)  # (C, H, W) order, as torch.flatten
+        if layer.op in ("conv", "linear"):
+            weight, bias = state["weight"], state.get("bias")
+            if layer.op == "linear":
+                weight, geometry = weight[:, :, None, None], (1, 0, 1)
+            else:
+                geometry = (layer.stride, layer.padding, layer.dilation)
+            maps = [
+                trace.trace_conv(x, weight[o : o + 1], None if bias is None else bias[o : o + 1], *geometry).output
+                for o in range(len(weight))
+            ]
+        elif layer.op in ("maxpool", "avgpool"):
+            mode = layer.op[:3]
+            maps = [
+                trace.trace_pool(x[:, c : c + 1], mode, layer.kernel_size, layer.stride, layer.padding).output
+                for c in range(x.shape[1])
+            ]
+        elif layer.op == "batchnorm":
+            eps, momentum = layer.options["eps"], layer.options["momentum"]
+            maps = [
+                trace.trace_batchnorm(
+                    x[:, c : c + 1],
+                    state["weight"][c],
+                    state["bias"][c],
+                    eps,
+                    momentum,
+                    training=False,
+                    running_mean=state["running_mean"][c],
+                    running_var=state["running_var"][c],
+                ).output
+                for c in range(x.shape[1])
+            ]
+        elif layer.op == "relu":
+            maps = [trace.trace_relu(x[:, c : c + 1]).output for c in range(x.shape[1])]
         else:
-            x = np.array([np.dot(x, row) for row in state["weight"]]) + state.get("bias", 0)
-    return x
+            continue
+        x = np.concatenate(maps, axis=1)
+    return x.reshape(-1)
 
 
 def torch_module(network: Network):

@@ -23,7 +23,8 @@ import numpy as np
 from engine.errors import CnnError
 from engine.network.model import BatchNorm, Conv, Layer, Pool
 from engine.samples import Sample, Stage, validate
-from engine.shapes import MAX_STEPS
+from engine.shapes import MAX_STEPS, output_size, window_span
+from engine.trace import batchnorm_steps
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Bridge:
 def _window_crop(size: int, index: int, kernel: int, stride: int, padding: int, dilation: int):
     """One axis of a window: (first, last+1) real input rows, the sample's padding, stride and the
     output index at which the sample's window lands exactly on the cell's window."""
-    span = dilation * (kernel - 1) + 1
+    span = window_span(kernel, dilation)
     start = index * stride - padding
     low, high = max(start, 0), min(start + span, size)
     before, after = low - start, start + span - high
@@ -58,14 +59,10 @@ def _window_crop(size: int, index: int, kernel: int, stride: int, padding: int, 
 def _windowed(layer: Conv | Pool, image: np.ndarray, i: int, j: int):
     """image (C, H, W) -> the cropped input (C, h, w), padding, stride, and the output cell (a, b)."""
     dilation = getattr(layer, "dilation", (1, 1))
-    rows = _window_crop(image.shape[1], i, layer.kernel[0], layer.stride[0], layer.padding[0], dilation[0])
-    cols = _window_crop(image.shape[2], j, layer.kernel[1], layer.stride[1], layer.padding[1], dilation[1])
+    rows = _window_crop(image.shape[1], i, layer.kernel_size[0], layer.stride[0], layer.padding[0], dilation[0])
+    cols = _window_crop(image.shape[2], j, layer.kernel_size[1], layer.stride[1], layer.padding[1], dilation[1])
     crop = image[:, rows[0] : rows[1], cols[0] : cols[1]]
     return crop, (rows[2], cols[2]), (rows[3], cols[3]), (rows[4], cols[4])
-
-
-def _output_width(width: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
-    return (width + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
 def conv_cell(
@@ -82,7 +79,7 @@ def conv_cell(
     crop, padding, stride, (a, b) = _windowed(layer, np.asarray(layer_input[n], np.float64), i, j)
     weight = np.asarray(state[layer.key("weight")][o : o + 1], np.float64)
     bias = np.asarray(state[layer.key("bias")][o : o + 1], np.float64) if layer.has_bias else None
-    params = {"weight": weight, "bias": bias, "stride": stride, "padding": padding, "dilation": layer.dilation}
+    params = {"kernel": weight, "bias": bias, "stride": stride, "padding": padding, "dilation": layer.dilation}
     where = f"{layer.name} · image {n} · map {o} · cell ({i}, {j})"
     sample = Sample(
         title=f"{where}: filter {o} on the real window",
@@ -91,7 +88,7 @@ def conv_cell(
         description=f"One output cell of {layer.name} from the batch path, step by step.",
     )
     validate(sample, "")
-    w_out = _output_width(crop.shape[2], layer.kernel[1], stride[1], padding[1], layer.dilation[1])
+    w_out = output_size(crop.shape[2], layer.kernel_size[1], stride[1], padding[1], layer.dilation[1])
     note = "" if stride == layer.stride else "stride 1 here so the window at the image's edge stays exact"
     return Bridge(sample, a * w_out + b, float(output[n, o, i, j]), where, note)
 
@@ -99,14 +96,14 @@ def conv_cell(
 def pool_cell(layer: Pool, layer_input: np.ndarray, output: np.ndarray, n: int, c: int, i: int, j: int) -> Bridge:
     """Output cell (n, c, i, j) of a max- or average-pooling layer."""
     crop, padding, stride, (a, b) = _windowed(layer, np.asarray(layer_input[n, c : c + 1], np.float64), i, j)
-    mode = "max" if layer.kind == "maxpool" else "avg"
-    params = {"mode": mode, "size": layer.kernel, "stride": stride, "padding": padding}
+    mode = "max" if layer.op == "maxpool" else "avg"
+    params = {"mode": mode, "size": layer.kernel_size, "stride": stride, "padding": padding}
     where = f"{layer.name} · image {n} · channel {c} · cell ({i}, {j})"
     sample = Sample(
         title=f"{where}: {mode} of the real window", input=crop[None], stages=[Stage("pool", layer.name, params)]
     )
     validate(sample, "")
-    w_out = _output_width(crop.shape[2], layer.kernel[1], stride[1], padding[1], 1)
+    w_out = output_size(crop.shape[2], layer.kernel_size[1], stride[1], padding[1])
     return Bridge(sample, a * w_out + b, float(output[n, c, i, j]), where)
 
 
@@ -129,7 +126,9 @@ def batchnorm_channel(
     if np.ndim(layer_input) != 4:
         raise CnnError(f"{layer.name}: only batch norm over feature maps can be stepped through")
     batch, _, height, width = layer_input.shape
-    images = min(batch, max(2, (MAX_STEPS - 2) // (3 * height * width)))
+    images = batch
+    while images > 2 and batchnorm_steps(1, images * height * width) > MAX_STEPS:
+        images -= 1
     note = ""
     if images < batch:
         note = (
@@ -179,4 +178,4 @@ def bridge(
         return pool_cell(layer, layer_input, output, n, c, i, j)
     if isinstance(layer, BatchNorm) and np.ndim(layer_input) == 4:
         return batchnorm_channel(layer, layer_input, state, output, n, c, i, j)
-    raise CnnError(f"{layer.name} ({layer.kind}) has no step-by-step view: choose a conv, pooling or batch-norm layer")
+    raise CnnError(f"{layer.name} ({layer.op}) has no step-by-step view: choose a conv, pooling or batch-norm layer")

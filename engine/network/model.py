@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from engine import rules
 from engine.errors import CnnError, suggest
 from engine.network import layers as F
 from engine.network.files import read_npz, write_npz
 from engine.samples import resolve
-from engine.shapes import output_hw, pair
+from engine.shapes import Pair, output_hw, pair
 
 Shape = tuple[int, ...]
 
@@ -116,6 +117,20 @@ class Layer(ABC):
     def key(self, parameter: str) -> str:
         return f"{self.name}.{parameter}"
 
+    # One word for one thing: a sample's, a Stage's and a trace's word for the operation is `op`, and
+    # on the teaching path `kernel` is a convolution's matrix, so a window's size is PyTorch's
+    # `kernel_size`. (`kind` and `kernel` are the names the attributes are stored under until the
+    # code that sets them moves over.)
+    @property
+    def op(self) -> str:
+        """'conv', 'batchnorm', 'relu', 'maxpool', 'avgpool', 'flatten' or 'linear' (also `kind`)."""
+        return self.kind
+
+    @property
+    def kernel_size(self) -> Pair:
+        """The (kh, kw) of a conv or pooling layer's window (also `kernel`)."""
+        return self.kernel
+
 
 def _uniform_fan_in(rng: np.random.Generator, shape: Shape, fan_in: int, dtype: np.dtype) -> np.ndarray:
     """PyTorch's default for conv and linear weights and biases alike: U(−1/√fan_in, 1/√fan_in).
@@ -191,10 +206,8 @@ class BatchNorm(Layer):
         given = self.int_option("num_features", 0)
         if given and given != self.in_shape[0]:
             raise self.fail(f"num_features = {given}, but its input has {self.in_shape[0]} channels")
-        for key in ("eps", "momentum"):
-            value = self.options[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-                raise self.fail(f"{key} must be a number between 0 and 1, got {value!r}")
+        rules.eps(self.options["eps"], f"{self.where}: eps")
+        rules.momentum(self.options["momentum"], f"{self.where}: momentum")
         return self.in_shape
 
     def shapes(self) -> dict[str, Shape]:
@@ -211,10 +224,8 @@ class BatchNorm(Layer):
         }
 
     def forward(self, state, x, training):
-        if training and x.size // x.shape[-1] < 2:
-            raise CnnError(
-                f'batch norm "{self.name}" in training needs more than 1 value per channel; use a batch of 2 or more'
-            )
+        if training:
+            rules.batch_statistics(x.size // x.shape[-1], self.name)
         return F.batchnorm_forward(
             x,
             state[self.key("weight")],
@@ -247,11 +258,10 @@ class Pool(Layer):
     def infer(self) -> Shape:
         c, h, w = self.needs_spatial()
         self.kernel = pair(self.options["size"], f"{self.where}: size")
-        stride = self.options["stride"]
-        self.stride = self.kernel if stride == 0 else pair(stride, f"{self.where}: stride")
+        stride = self.options["stride"]  # 0, the default, leaves it out
+        self.stride = rules.pool_stride(None if stride == 0 else stride, self.kernel, f"{self.where}: stride")
         self.padding = pair(self.options["padding"], f"{self.where}: padding", 0)
-        if any(2 * p > k for p, k in zip(self.padding, self.kernel)):
-            raise self.fail(f"padding {list(self.padding)} must be at most half the pool size {list(self.kernel)}")
+        rules.pool_padding(self.kernel, self.padding, self.where)
         try:
             self.out_hw = output_hw((h, w), self.kernel, self.stride, self.padding, (1, 1), "pool size")
         except CnnError as error:
@@ -363,6 +373,11 @@ class SummaryRow:
     output_shape: Shape
     parameters: int
     macs: int
+
+    @property
+    def op(self) -> str:
+        """The layer's op, as Layer.op (also `kind`)."""
+        return self.kind
 
 
 def summary_row(layer: Layer) -> SummaryRow:

@@ -93,7 +93,7 @@ def test_pipeline_feeds_each_stage_the_previous_output():
     trace = trace_stages(
         IMAGE,
         [
-            ("conv", "conv", {"weight": KERNEL, "padding": 1}),
+            ("conv", "conv", {"kernel": KERNEL, "padding": 1}),
             ("relu", "relu", {}),
             ("pool", "pool", {"mode": "max", "size": 2}),
         ],
@@ -156,3 +156,15 @@ def test_steps_are_immutable():
         step.values[0, 0, 0] = 99
     with pytest.raises(AttributeError):
         step.value = 1  # type: ignore[misc]
+
+
+def test_conv_step_text_formats_each_number_like_term():
+    """Numbers are formatted once per trace and reused: the lines are what term() gives, -0 included."""
+    from engine.numbers import fmt, term
+
+    x = np.array([[[[0.0, -0.0, 1.5], [-2.25, 1 / 3, 0.0], [7.0, -0.0, 1.5]]]])
+    kernel = np.array([[[[-0.0, 1.0], [1 / 3, -2.0]]]])
+    stage = trace_conv(x, kernel, [0.5], padding=1)
+    for step in stage.steps:
+        terms = " + ".join(f"{term(v)}·{term(k)}" for v, k in zip(step.values.flat, step.kernel.flat))
+        assert step.text == f"{terms} + bias {term(0.5)} = {fmt(step.value)}"

@@ -49,3 +49,20 @@ def test_layers_without_a_stepper_are_refused_with_a_reason():
     _, acts = network.forward(x, training=True, activations=True)
     with pytest.raises(CnnError, match="no step-by-step view"):
         bridge(network.layers[2], acts["conv1"], network.state, acts["relu1"], 0, 0, 0, 0)
+
+
+def test_a_batch_too_large_for_one_trace_is_cut_to_the_most_images_that_fit():
+    from engine.shapes import MAX_STEPS
+    from engine.trace import batchnorm_steps
+
+    network = Network((1, 32, 32), [{"type": "batchnorm", "name": "bn1"}, {"type": "flatten"}])
+    x = np.random.default_rng(2).standard_normal((40, 1, 32, 32)).astype(np.float32)
+    before = network.state_dict()
+    _, acts = network.forward(x, training=True, activations=True)
+    link = bridge(network.layers[0], x, before, acts["bn1"], 39, 0, 31, 31)
+    images = link.sample.input.shape[0]
+    assert batchnorm_steps(1, images * 32 * 32) <= MAX_STEPS < batchnorm_steps(1, (images + 1) * 32 * 32)
+    assert images == 16 and link.note.startswith("the first 16 of 40 images")
+    trace = link.sample.trace()
+    assert len(trace) == batchnorm_steps(1, images * 32 * 32)
+    assert trace[link.step].out_index == (images - 1, 0, 31, 31)  # the last image kept, its last cell

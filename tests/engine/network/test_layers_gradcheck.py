@@ -11,10 +11,14 @@ from engine.network import layers as F
 from engine.network.loss import cross_entropy
 from engine.shapes import output_hw
 
-rng = np.random.default_rng(7)
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """The same numbers for a test however the tests are ordered or selected."""
+    return np.random.default_rng(7)
 
 
-def check(forward, backward, inputs: dict[str, np.ndarray], tolerance: float = 1e-6) -> None:
+def check(rng: np.random.Generator, forward, backward, inputs: dict[str, np.ndarray], tolerance: float = 1e-6) -> None:
     """forward(**inputs) -> (out, cache); backward(dout, cache) -> gradients in the order of inputs."""
     out, _ = forward(**inputs)
     weights = rng.standard_normal(out.shape)
@@ -38,7 +42,7 @@ def check(forward, backward, inputs: dict[str, np.ndarray], tolerance: float = 1
         ((1, 2), (1, 0), (2, 1), True),
     ],
 )
-def test_conv_gradients(stride, padding, dilation, bias, channels):
+def test_conv_gradients(stride, padding, dilation, bias, channels, rng):
     x = rng.standard_normal((2, 6, 7, channels))
     weight = rng.standard_normal((4, channels, 3, 2))
     out_hw = output_hw((6, 7), (3, 2), stride, padding, dilation)
@@ -51,10 +55,10 @@ def test_conv_gradients(stride, padding, dilation, bias, channels):
         dx, dweight, dbias = F.conv_backward(dout, cache)
         return (dx, dweight, dbias) if bias else (dx, dweight)
 
-    check(forward, backward, inputs)
+    check(rng, forward, backward, inputs)
 
 
-def test_conv_without_input_gradient_gives_the_same_weight_gradient():
+def test_conv_without_input_gradient_gives_the_same_weight_gradient(rng):
     x, weight = rng.standard_normal((2, 5, 5, 3)), rng.standard_normal((4, 3, 3, 3))
     out, cache = F.conv_forward(x, weight, None, (1, 1), (1, 1), (1, 1), (5, 5))
     dout = rng.standard_normal(out.shape)
@@ -64,7 +68,7 @@ def test_conv_without_input_gradient_gives_the_same_weight_gradient():
 
 
 @pytest.mark.parametrize("shape", [(3, 4, 5, 3), (6, 4)])
-def test_batchnorm_gradients(shape):
+def test_batchnorm_gradients(shape, rng):
     x = rng.standard_normal(shape) * 3 + 1
     gamma, beta = rng.standard_normal(shape[-1]), rng.standard_normal(shape[-1])
 
@@ -72,24 +76,24 @@ def test_batchnorm_gradients(shape):
         mean, var = np.zeros(shape[-1]), np.ones(shape[-1])
         return F.batchnorm_forward(x, gamma, beta, mean, var, True, 0.1, 1e-5)
 
-    check(forward, F.batchnorm_backward, {"x": x, "gamma": gamma, "beta": beta})
+    check(rng, forward, F.batchnorm_backward, {"x": x, "gamma": gamma, "beta": beta})
 
 
-def test_relu_gradient():
+def test_relu_gradient(rng):
     x = rng.standard_normal((2, 3, 4, 5))
-    check(F.relu_forward, lambda dout, out: (F.relu_backward(dout, out),), {"x": x})
+    check(rng, F.relu_forward, lambda dout, out: (F.relu_backward(dout, out),), {"x": x})
 
 
 @pytest.mark.parametrize(
     "kernel,stride,padding", [((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((2, 3), (1, 2), (1, 0))]
 )
 @pytest.mark.parametrize("kind", ["max", "avg"])
-def test_pool_gradients(kind, kernel, stride, padding):
+def test_pool_gradients(kind, kernel, stride, padding, rng):
     x = rng.standard_normal((2, 7, 6, 3))
     out_hw = output_hw((7, 6), kernel, stride, padding, (1, 1))
     forward = F.maxpool_forward if kind == "max" else F.avgpool_forward
     backward = F.maxpool_backward if kind == "max" else F.avgpool_backward
-    check(lambda x: forward(x, kernel, stride, padding, out_hw), lambda d, c: (backward(d, c),), {"x": x})
+    check(rng, lambda x: forward(x, kernel, stride, padding, out_hw), lambda d, c: (backward(d, c),), {"x": x})
 
 
 def test_maxpool_sends_a_tie_to_the_first_maximum_like_pytorch():
@@ -99,10 +103,11 @@ def test_maxpool_sends_a_tie_to_the_first_maximum_like_pytorch():
     assert dx[0, :, :, 0].tolist() == [[1, 0], [0, 0]]
 
 
-def test_flatten_and_linear_gradients():
+def test_flatten_and_linear_gradients(rng):
     x = rng.standard_normal((3, 2, 2, 4))
-    check(F.flatten_forward, lambda d, c: (F.flatten_backward(d, c),), {"x": x})
+    check(rng, F.flatten_forward, lambda d, c: (F.flatten_backward(d, c),), {"x": x})
     check(
+        rng,
         F.linear_forward,
         F.linear_backward,
         {"x": rng.standard_normal((3, 5)), "weight": rng.standard_normal((4, 5)), "bias": rng.standard_normal(4)},
@@ -115,7 +120,7 @@ def test_flatten_orders_features_like_torch_flatten():
     np.testing.assert_array_equal(flat, nchw.reshape(2, -1))
 
 
-def test_cross_entropy_gradient_and_value():
+def test_cross_entropy_gradient_and_value(rng):
     logits, labels = rng.standard_normal((4, 5)), np.array([0, 4, 2, 2])
     loss, dlogits = cross_entropy(logits, labels)
     expected = np.mean(np.log(np.exp(logits).sum(1)) - logits[np.arange(4), labels])
@@ -128,7 +133,7 @@ def test_cross_entropy_is_stable_for_huge_logits():
     assert loss == pytest.approx(1000.0) and np.all(np.isfinite(dlogits))
 
 
-def test_whole_network_gradients_in_float64():
+def test_whole_network_gradients_in_float64(rng):
     network = Network([3, 8, 8], SMALL_CONVNET, seed=1, dtype=np.float64)
     x, labels = rng.standard_normal((3, 3, 8, 8)), np.array([0, 3, 4])
     # running statistics change on every training forward; they do not enter the loss
