@@ -26,6 +26,12 @@ def quoted(text: object, limit: int = 40) -> str:
     return '"' + text.replace('"', '\\"') + '"'
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """repr(value) for an error message, cut to about limit characters with an ellipsis."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def suggest(word: str, choices: Iterable[str]) -> str:
     """Return ' (did you mean "x"?)' for the nearest valid choice, or ''."""
     choices = list(choices)

@@ -9,13 +9,9 @@ from __future__ import annotations
 import numbers
 
 from engine.errors import CnnError
+from engine.limits import MAX_SIDE, MAX_STEPS, check_steps  # noqa: F401 (the limits' home is engine.limits)
 
 Pair = tuple[int, int]
-
-#: Largest side of any matrix a sample may hold (input, kernel, batch item).
-MAX_SIDE = 256
-#: Most steps one trace may have; beyond that the step-by-step view is useless.
-MAX_STEPS = 50_000
 
 
 def pair(value: object, name: str, minimum: int = 1) -> Pair:
@@ -62,12 +58,3 @@ def output_hw(hw: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pai
             )
         out.append(output_size(n, k, s, p, d))
     return out[0], out[1]
-
-
-def check_steps(count: int, what: str) -> None:
-    """Refuse a trace that would be too long to step through."""
-    if count > MAX_STEPS:
-        raise CnnError(
-            f"{what} would take {count:,} steps; the step-by-step view is limited to "
-            f"{MAX_STEPS:,} (use a smaller input, or the network path for whole batches)"
-        )
