@@ -11,17 +11,25 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from engine.errors import CnnError, suggest
+from engine.errors import CnnError, shown, suggest
+from engine.limits import (
+    MAX_BYTES_PER_IMAGE,
+    MAX_CHANNELS,
+    MAX_FEATURES,
+    MAX_LAYERS,
+    MAX_NETWORK_SIDE,
+    MAX_PARAMETERS,
+    check_range,
+)
 from engine.network import layers as F
-from engine.network.files import read_npz, write_npz
-from engine.samples import resolve
+from engine.network.files import check_weights_target, read_npz, write_npz
+from engine.samples import OPS, read_toml, resolve
 from engine.shapes import output_hw, pair
 
 Shape = tuple[int, ...]
@@ -62,6 +70,7 @@ class Layer(ABC):
             if value is None:
                 raise CnnError(f"{where}: a {self.kind} layer needs {key!r}")
         self.out_shape = self.infer()
+        check_shape(self.out_shape, f"{where}: its output")
 
     def fail(self, message: str) -> CnnError:
         return CnnError(f"{self.where}: {message}")
@@ -103,6 +112,12 @@ class Layer(ABC):
         """Multiply-adds per batch item."""
         return 0
 
+    @property
+    def bytes_per_image(self) -> int:
+        """An estimate of the float32 memory one image needs in this layer on a training step:
+        its output, the output's gradient and the cache kept for backward."""
+        return 3 * 4 * int(np.prod(self.out_shape, dtype=np.int64))
+
     @abstractmethod
     def forward(self, state: dict[str, np.ndarray], x: np.ndarray, training: bool) -> tuple[np.ndarray, Any]:
         """x channels-last (N, ..., C) or (N, F) -> (output, cache for backward)."""
@@ -142,6 +157,7 @@ class Conv(Layer):
     def infer(self) -> Shape:
         c, h, w = self.needs_spatial()
         self.out_channels = self.int_option("out_channels", 1)
+        check_range(self.out_channels, MAX_CHANNELS, f"{self.where}: out_channels")
         given = self.int_option("in_channels", 0)
         if given and given != c:
             raise self.fail(f"in_channels = {given}, but the feature maps reaching it have {c} channels")
@@ -169,6 +185,14 @@ class Conv(Layer):
     @property
     def macs(self) -> int:
         return int(np.prod(self.out_shape)) * self.in_shape[0] * self.kernel[0] * self.kernel[1]
+
+    @property
+    def bytes_per_image(self) -> int:
+        """Besides the output: the padded input and the im2col columns with their gradient."""
+        c, h, w = self.in_shape
+        padded = c * (h + 2 * self.padding[0]) * (w + 2 * self.padding[1])
+        columns = self.out_hw[0] * self.out_hw[1] * c * self.kernel[0] * self.kernel[1]
+        return super().bytes_per_image + 4 * (2 * padded + 2 * columns)
 
     def forward(self, state, x, training):
         bias = state[self.key("bias")] if self.has_bias else None
@@ -307,6 +331,7 @@ class Linear(Layer):
             )
         self.in_features = self.in_shape[0]
         self.out_features = self.int_option("out_features", 1)
+        check_range(self.out_features, MAX_FEATURES, f"{self.where}: out_features")
         self.has_bias = self.flag("bias")
         if not self.has_bias:
             self.PARAMETERS = ("weight",)
@@ -332,6 +357,14 @@ class Linear(Layer):
         if dbias is not None:
             grads[self.key("bias")] = dbias
         return dx, grads
+
+
+def check_shape(shape: Shape, what: str) -> None:
+    """Refuse a per-item shape past MAX_CHANNELS / MAX_NETWORK_SIDE ((C, H, W)) or MAX_FEATURES ((F,))."""
+    if len(shape) == 3:
+        check_range(shape[0], MAX_CHANNELS, f"{what}: the number of channels")
+        for side, size in zip(("height", "width"), shape[1:]):
+            check_range(size, MAX_NETWORK_SIDE, f"{what}: the {side}")
 
 
 LAYER_TYPES: dict[str, type[Layer]] = {
@@ -416,6 +449,12 @@ class Network:
         source: str = "network",
     ) -> None:
         self.title, self.description, self.source = title, description, source
+        if not isinstance(layers, list):
+            raise CnnError(f"{source}: layers are written as [[layer]] tables")
+        check_range(len(layers), MAX_LAYERS, f"{source}: the number of layers")
+        for index, table in enumerate(layers, 1):
+            if not isinstance(table, dict):
+                raise CnnError(f"{source}: [[layer]] #{index} must be a table, got {shown(table)}")
         self.spec = [dict(layer) for layer in layers]
         self.dtype = np.dtype(dtype)
         self.input_shape = self._check_input_shape(input_shape)
@@ -433,6 +472,9 @@ class Network:
         if len(classes) != out[0]:
             raise CnnError(f"{source}: classes names {len(classes)} classes, but the last layer gives {out[0]} logits")
         self.classes = classes
+        self._check_size()
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise CnnError(f"{source}: the seed must be a whole number ≥ 0, got {shown(seed)}")
         self.seed = seed
         self.state: dict[str, np.ndarray] = {}
         rng = np.random.default_rng(seed)
@@ -448,8 +490,24 @@ class Network:
             or len(shape) != 3
             or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
         ):
-            raise CnnError(f"{self.source}: input_shape must be [C, H, W] with positive whole numbers, got {shape!r}")
+            raise CnnError(
+                f"{self.source}: input_shape must be [C, H, W] with positive whole numbers, got {shown(shape)}"
+            )
+        check_shape(tuple(shape), f"{self.source}: input_shape")
         return tuple(shape)
+
+    def _check_size(self) -> None:
+        """Refuse a network past MAX_PARAMETERS or MAX_BYTES_PER_IMAGE, before any array is allocated."""
+        parameters = sum(row.parameters for row in self.summary())
+        check_range(parameters, MAX_PARAMETERS, f"{self.source}: the number of parameters")
+        check_range(
+            self.bytes_per_image, MAX_BYTES_PER_IMAGE, f"{self.source}: the memory one image needs (bytes, estimated)"
+        )
+
+    @property
+    def bytes_per_image(self) -> int:
+        """Estimated memory of one image on a training step (input, every layer's output, gradient and cache)."""
+        return 3 * 4 * int(np.prod(self.input_shape)) + sum(layer.bytes_per_image for layer in self.layers)
 
     def _build(self) -> list[Layer]:
         if not self.spec:
@@ -458,18 +516,18 @@ class Network:
         shape, pools, counts = self.input_shape, [], {}
         for index, table in enumerate(self.spec, 1):
             where = f"{self.source}: [[layer]] #{index}"
-            if not isinstance(table, dict):
-                raise CnnError(f"{where} must be a table, got {table!r}")
             kind = table.get("type")
-            if kind not in LAYER_TYPES:
+            if not isinstance(kind, str) or kind not in LAYER_TYPES:
                 raise CnnError(
-                    f"{where}: type {kind!r} is not a layer type{suggest(str(kind), LAYER_TYPES)}; "
+                    f"{where}: type {shown(kind)} is not a layer type{suggest(str(kind)[:40], LAYER_TYPES)}; "
                     f"valid types: {', '.join(LAYER_TYPES)}"
                 )
             counts[kind] = counts.get(kind, 0) + 1
             name = table.get("name", f"{kind}{counts[kind]}")
             if not isinstance(name, str) or not _NAME.match(name):
-                raise CnnError(f"{where}: name must be letters, digits and _ (not starting with a digit), got {name!r}")
+                raise CnnError(
+                    f"{where}: name must be letters, digits and _ (not starting with a digit), got {shown(name)}"
+                )
             if any(layer.name == name for layer in built):
                 raise CnnError(f'{where}: the name "{name}" is already used by an earlier layer')
             where = f'{where} "{name}" ({kind})'
@@ -538,8 +596,10 @@ class Network:
             self.state[key][...] = array
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the state_dict as .npz atomically: a temp file in the same folder, then rename."""
-        write_npz(path, self.state)
+        """Write the state_dict as .npz atomically: a temp file in the same folder, then rename.
+
+        Refuses (CnnError) a path that is not an .npz it may write, or a shipped sample."""
+        write_npz(check_weights_target(path), self.state)
 
     def load_weights(self, path: str | os.PathLike) -> None:
         """Read weights saved by save() (or any .npz of state_dict arrays); never unpickles."""
@@ -627,13 +687,20 @@ class Network:
 
 def from_sample(sample: dict[str, Any], source: str = "sample", seed: int = 0) -> Network:
     """A Network from a parsed `op = "network"` sample (a dict as tomllib gives it)."""
+    op = sample.get("op")
+    if op in OPS or isinstance(op, list):
+        kind = f"a pipeline (op = {shown(op)})" if isinstance(op, list) else f'a single-operation sample (op = "{op}")'
+        raise CnnError(
+            f"{source} is {kind}, stepped through with `cnn-tui trace` or in the app; "
+            'this command needs a network sample (op = "network"), such as seed_convnet'
+        )
     for key in sample:
         if key not in SAMPLE_KEYS:
             raise CnnError(
                 f"{source}: unknown key {key!r}{suggest(key, SAMPLE_KEYS)}; valid keys: {', '.join(SAMPLE_KEYS)}"
             )
     if sample.get("op") != "network":
-        raise CnnError(f'{source}: op must be "network" for a network sample, got {sample.get("op")!r}')
+        raise CnnError(f'{source}: op must be "network" for a network sample, got {shown(op)}')
     if "input_shape" not in sample:
         raise CnnError(f"{source}: a network sample needs input_shape = [C, H, W]")
     layers = sample.get("layer", [])
@@ -656,10 +723,4 @@ def from_sample(sample: dict[str, Any], source: str = "sample", seed: int = 0) -
 def load(path: str | os.PathLike, seed: int = 0) -> Network:
     """Read a network sample (.toml path or shipped name) into a freshly initialised Network."""
     path = resolve(path)
-    try:
-        sample = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise CnnError(f"{path}: cannot read ({error})") from None
-    except tomllib.TOMLDecodeError as error:
-        raise CnnError(f"{path}: not valid TOML ({error})") from None
-    return from_sample(sample, str(path), seed)
+    return from_sample(read_toml(path), str(path), seed)
