@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
@@ -24,6 +25,29 @@ COMMANDS = {
     "train": "tui.commands.train",
     "bench": "tui.commands.bench",
 }
+
+
+class Interrupts:
+    """Ctrl+C while `train --save` runs: the first one stops what runs (a KeyboardInterrupt), the
+    ones after it are only counted, so the weights are always written before the exit.
+
+    main() installs `remember` before the slow imports (a Ctrl+C then is kept for later);
+    tui.commands.train installs `handle` once it can act on one.
+    """
+
+    count = 0
+    closing = False
+    """True once training has ended: a Ctrl+C then no longer interrupts the save."""
+
+    @classmethod
+    def remember(cls, signum: int, frame: object) -> None:
+        cls.count += 1
+
+    @classmethod
+    def handle(cls, signum: int, frame: object) -> None:
+        cls.count += 1
+        if cls.count == 1 and not cls.closing:
+            raise KeyboardInterrupt
 
 
 def package_version() -> str:
@@ -69,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     # `cnn-tui SAMPLE` is short for `cnn-tui open SAMPLE`.
     if argv and argv[0] not in COMMANDS and argv[0] != "open" and not argv[0].startswith("-"):
         argv = ["open", *argv]
+    if argv[:1] == ["train"] and any(a == "--save" or a.startswith("--save=") for a in argv):
+        Interrupts.count = 0
+        signal.signal(signal.SIGINT, Interrupts.remember)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -123,7 +123,7 @@ def test_ctrl_c_stops_and_keeps_what_was_trained(tiny, tmp_path, monkeypatch, ca
     "argv,message",
     [
         (["train", "--data", "nowhere.bin"], "no such CIFAR-10 file"),
-        (["train", "--save", "/no/such/folder/w.npz"], "does not exist"),
+        (["train", "--save", "/no/such/folder/w.npz"], "no such folder"),
         (["train", "--epochs", "0", "--train-size", "4", "--test-size", "2"], "epochs ≥ 1"),
         (["train", "seed_convnt"], 'did you mean "seed_convnet"'),
         (["bench", "--batch-size", "1"], "--batch-size ≥ 2"),
