@@ -9,22 +9,8 @@ A user's mistake (CnnError) prints one line on stderr and exits 2, never a trace
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import signal
 import sys
-from importlib.metadata import PackageNotFoundError, version
-
-from engine.errors import CnnError
-
-#: Subcommand name -> module in tui.commands.
-COMMANDS = {
-    "trace": "tui.commands.trace",
-    "samples": "tui.commands.samples",
-    "summary": "tui.commands.summary",
-    "train": "tui.commands.train",
-    "bench": "tui.commands.bench",
-}
 
 
 class Interrupts:
@@ -48,6 +34,32 @@ class Interrupts:
         cls.count += 1
         if cls.count == 1 and not cls.closing:
             raise KeyboardInterrupt
+
+
+def wants_saved_weights(argv: list[str]) -> bool:
+    """True for `cnn-tui train ... --save W.npz`, whose weights every Ctrl+C must leave written."""
+    return argv[:1] == ["train"] and any(a == "--save" or a.startswith("--save=") for a in argv)
+
+
+# A Ctrl+C during the imports below (numpy, rich: half a second on a busy machine) is remembered,
+# not lost, when weights are to be saved: `train` then saves the network's initial weights.
+if wants_saved_weights(sys.argv[1:]):
+    signal.signal(signal.SIGINT, Interrupts.remember)
+
+import argparse  # noqa: E402 (imported after the handler above)
+import importlib  # noqa: E402
+from importlib.metadata import PackageNotFoundError, version  # noqa: E402
+
+from engine.errors import CnnError  # noqa: E402
+
+#: Subcommand name -> module in tui.commands.
+COMMANDS = {
+    "trace": "tui.commands.trace",
+    "samples": "tui.commands.samples",
+    "summary": "tui.commands.summary",
+    "train": "tui.commands.train",
+    "bench": "tui.commands.bench",
+}
 
 
 def package_version() -> str:
@@ -93,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     # `cnn-tui SAMPLE` is short for `cnn-tui open SAMPLE`.
     if argv and argv[0] not in COMMANDS and argv[0] != "open" and not argv[0].startswith("-"):
         argv = ["open", *argv]
-    if argv[:1] == ["train"] and any(a == "--save" or a.startswith("--save=") for a in argv):
+    if wants_saved_weights(argv) and signal.getsignal(signal.SIGINT) != Interrupts.remember:
         Interrupts.count = 0
         signal.signal(signal.SIGINT, Interrupts.remember)
     parser = build_parser()

@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
     check_weights_target(args.save)
     trained: list[Network] = []
     console = Console()
-    if signal.getsignal(signal.SIGINT) is not Interrupts.remember:
+    if signal.getsignal(signal.SIGINT) != Interrupts.remember:
         Interrupts.count = 0
     previous = signal.signal(signal.SIGINT, Interrupts.handle)
     try:
