@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
 import zipfile
 from pathlib import Path
 
@@ -78,8 +79,12 @@ def check_weights_target(path: str | os.PathLike) -> Path:
     folder = Path(os.path.realpath(path)).parent
     if not folder.is_dir():
         raise CnnError(f"{path}: no such folder {folder}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise CnnError(f"{path}: cannot write in {folder} (permission denied)")
+    probe = folder / f".cnn-tui.{os.getpid()}.{secrets.token_hex(4)}.tmp"  # engine.files' temporary pattern
+    try:  # permissions alone do not tell (root, read-only mounts, /proc): try
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as error:
+        raise CnnError(f"{path}: cannot write in {folder}: {error.strerror or error}") from None
     return path
 
 

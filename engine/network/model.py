@@ -689,7 +689,11 @@ def from_sample(sample: dict[str, Any], source: str = "sample", seed: int = 0) -
     """A Network from a parsed `op = "network"` sample (a dict as tomllib gives it)."""
     op = sample.get("op")
     if op in OPS or isinstance(op, list):
-        kind = f"a pipeline (op = {shown(op)})" if isinstance(op, list) else f'a single-operation sample (op = "{op}")'
+        kind = (
+            f"a pipeline of single operations (op = [{', '.join(map(str, op))[:60]}])"
+            if isinstance(op, list)
+            else f'a single-operation sample (op = "{op}")'
+        )
         raise CnnError(
             f"{source} is {kind}, stepped through with `cnn-tui trace` or in the app; "
             'this command needs a network sample (op = "network"), such as seed_convnet'
