@@ -16,15 +16,16 @@ from engine.errors import CnnError
 
 # ---------------------------------------------------------------- the teaching path (step-by-step samples)
 
-#: Largest side of any matrix a sample may hold (input, kernel, batch item).
-MAX_SIDE = 256
+#: Largest side of any matrix a sample may hold (input, kernel, batch item). The stepper draws a whole
+#: map on every step: measured, a 100x100 map costs about 100 ms more per step and a 200x200 one 450 ms.
+MAX_SIDE = 64
 #: Most items in a batch and channels in an input or kernel.
 MAX_DEPTH = 64
 #: Most steps one trace may have, all stages together; beyond that stepping is useless.
 MAX_STEPS = 50_000
 #: Most products (a convolution tap or a pooling tap is one) in one trace, all stages together: the
 #: teaching path writes every product into a line, so this bounds its time and the size of `trace`'s output.
-MAX_PRODUCTS = 500_000
+MAX_PRODUCTS = 200_000
 #: Largest magnitude of a number in a sample: larger values overflow float64 within a few stages.
 MAX_MAGNITUDE = 1e100
 #: Largest matrix file (.csv, .txt, .npy) a sample may name.

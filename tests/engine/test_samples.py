@@ -134,7 +134,7 @@ def test_bad_sample_is_one_clear_line(tmp_path, text, message):
 
 def test_too_large_matrix_states_the_limit(tmp_path):
     np.save(tmp_path / "big.npy", np.zeros((300, 300)))
-    with pytest.raises(CnnError, match=r"300×300 is too large to step through \(at most 256×256\)"):
+    with pytest.raises(CnnError, match=r"300×300 is too large to step through \(at most 64×64\)"):
         samples.load(write(tmp_path, 'title = "t"\nop = "relu"\ninput = "big.npy"\n'))
 
 
