@@ -26,6 +26,8 @@ MAX_STEPS = 50_000
 #: Most products (a convolution tap or a pooling tap is one) in one trace, all stages together: the
 #: teaching path writes every product into a line, so this bounds its time and the size of `trace`'s output.
 MAX_PRODUCTS = 200_000
+#: Largest stride, padding, dilation, kernel or pool size written as a whole number (networks too).
+MAX_WHOLE = 1_000_000
 #: Largest magnitude of a number in a sample: larger values overflow float64 within a few stages.
 MAX_MAGNITUDE = 1e100
 #: Largest matrix file (.csv, .txt, .npy) a sample may name.

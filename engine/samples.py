@@ -69,7 +69,8 @@ class Sample:
 
     def trace(self) -> Trace:
         """The step-by-step trace through every stage; CnnError when a result overflows float64."""
-        trace = trace_stages(self.input, [(s.op, s.name, s.params) for s in self.stages])
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, in words
+            trace = trace_stages(self.input, [(s.op, s.name, s.params) for s in self.stages])
         for stage in trace.stages:
             if not np.all(np.isfinite(stage.output)):
                 raise CnnError(
@@ -195,7 +196,7 @@ def _check_keys(table: dict, allowed: tuple[str, ...], where: str) -> None:
     for key in table:
         if key not in allowed:
             valid = ", ".join(allowed) if allowed else "none"
-            raise CnnError(f"{where}: unknown key {key!r}{suggest(key, allowed)}; valid keys: {valid}")
+            raise CnnError(f"{where}: unknown key {shown(key)}{suggest(key, allowed)}; valid keys: {valid}")
 
 
 def stage_params(op: str, table: dict, channels: int, where: str) -> dict:
@@ -232,7 +233,9 @@ def stage_params(op: str, table: dict, channels: int, where: str) -> dict:
     if op == "pool":
         mode = table.get("mode", "max")
         if mode not in ("max", "avg"):
-            raise CnnError(f'{where}.mode must be "max" or "avg", got {mode!r}{suggest(str(mode), ("max", "avg"))}')
+            raise CnnError(
+                f'{where}.mode must be "max" or "avg", got {shown(mode)}{suggest(str(mode), ("max", "avg"))}'
+            )
         size = pair(table.get("size", 2), f"{where}.size")
         return {
             "mode": mode,
@@ -259,7 +262,7 @@ def stage_params(op: str, table: dict, channels: int, where: str) -> dict:
             raise CnnError(f"{where}.momentum must be between 0 and 1, got {momentum}")
         training = table.get("training", True)
         if not isinstance(training, bool):
-            raise CnnError(f"{where}.training must be true or false, got {training!r}")
+            raise CnnError(f"{where}.training must be true or false, got {shown(training)}")
         return params | {"eps": eps, "momentum": momentum, "training": training}
     return {}
 
@@ -364,7 +367,7 @@ def parse(data: dict, where: str, folder: Path | None = None) -> Sample:
         raise CnnError(f"{where}: op is an empty list")
     for item in ops:
         if item not in OPS:
-            raise CnnError(f"{where}: unknown op {item!r}{suggest(str(item), OPS)}; valid ops: {', '.join(OPS)}")
+            raise CnnError(f"{where}: unknown op {shown(item)}{suggest(str(item), OPS)}; valid ops: {', '.join(OPS)}")
     pipeline = isinstance(op, list)
     allowed = TOP_KEYS + (("stage",) if pipeline else OP_KEYS[ops[0]])
     _check_keys(data, allowed, where)

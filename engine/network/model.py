@@ -62,13 +62,13 @@ class Layer(ABC):
         for key in options:
             if key not in self.OPTIONS:
                 raise CnnError(
-                    f"{where}: unknown key {key!r} for a {self.kind} layer{suggest(key, self.OPTIONS)}; "
+                    f"{where}: unknown key {shown(key)} for a {self.kind} layer{suggest(key, self.OPTIONS)}; "
                     f"valid keys: type, name, {', '.join(self.OPTIONS) or '(none)'}"
                 )
         self.options = {key: options.get(key, default) for key, default in self.OPTIONS.items()}
         for key, value in self.options.items():
             if value is None:
-                raise CnnError(f"{where}: a {self.kind} layer needs {key!r}")
+                raise CnnError(f"{where}: a {self.kind} layer needs {shown(key)}")
         self.out_shape = self.infer()
         check_shape(self.out_shape, f"{where}: its output")
 
@@ -86,13 +86,13 @@ class Layer(ABC):
     def int_option(self, key: str, minimum: int) -> int:
         value = self.options[key]
         if isinstance(value, (list, tuple)):
-            raise self.fail(f"{key} must be one whole number, got {value!r}")
+            raise self.fail(f"{key} must be one whole number, got {shown(value)}")
         return pair(value, f"{self.where}: {key}", minimum)[0]
 
     def flag(self, key: str) -> bool:
         value = self.options[key]
         if not isinstance(value, bool):
-            raise self.fail(f"{key} must be true or false, got {value!r}")
+            raise self.fail(f"{key} must be true or false, got {shown(value)}")
         return value
 
     def infer(self) -> Shape:
@@ -218,7 +218,7 @@ class BatchNorm(Layer):
         for key in ("eps", "momentum"):
             value = self.options[key]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-                raise self.fail(f"{key} must be a number between 0 and 1, got {value!r}")
+                raise self.fail(f"{key} must be a number between 0 and 1, got {shown(value)}")
         return self.in_shape
 
     def shapes(self) -> dict[str, Shape]:
@@ -468,7 +468,7 @@ class Network:
         if classes is None:
             classes = [str(i) for i in range(out[0])]
         if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
-            raise CnnError(f"{source}: classes must be a list of names, got {classes!r}")
+            raise CnnError(f"{source}: classes must be a list of names, got {shown(classes)}")
         if len(classes) != out[0]:
             raise CnnError(f"{source}: classes names {len(classes)} classes, but the last layer gives {out[0]} logits")
         self.classes = classes
@@ -579,7 +579,7 @@ class Network:
         unknown = [k for k in given if k not in self.state]
         if unknown:
             raise CnnError(
-                f"{source}: unknown key {unknown[0]!r}{suggest(unknown[0], self.state)}; "
+                f"{source}: unknown key {shown(unknown[0])}{suggest(unknown[0], self.state)}; "
                 f"this network has {', '.join(self.state)}"
             )
         if missing:
@@ -701,7 +701,7 @@ def from_sample(sample: dict[str, Any], source: str = "sample", seed: int = 0) -
     for key in sample:
         if key not in SAMPLE_KEYS:
             raise CnnError(
-                f"{source}: unknown key {key!r}{suggest(key, SAMPLE_KEYS)}; valid keys: {', '.join(SAMPLE_KEYS)}"
+                f"{source}: unknown key {shown(key)}{suggest(key, SAMPLE_KEYS)}; valid keys: {', '.join(SAMPLE_KEYS)}"
             )
     if sample.get("op") != "network":
         raise CnnError(f'{source}: op must be "network" for a network sample, got {shown(op)}')
