@@ -595,8 +595,8 @@ def shipped() -> list[ShippedSample]:
 
 def _peek(path: Path) -> dict:
     try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+        return read_toml(path)
+    except CnnError:  # a FIFO, a folder, too large, not TOML
         return {"title": "(unreadable)"}
 
 

@@ -465,6 +465,8 @@ class Network:
                 f"{source}: the network must end in logits of shape (classes,), but gives "
                 f"{_dims(out)} feature maps; end with flatten and linear layers"
             )
+        check_range(out[0], MAX_FEATURES, f"{source}: the number of logits (classes)")
+        self._check_size()
         if classes is None:
             classes = [str(i) for i in range(out[0])]
         if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
@@ -472,7 +474,6 @@ class Network:
         if len(classes) != out[0]:
             raise CnnError(f"{source}: classes names {len(classes)} classes, but the last layer gives {out[0]} logits")
         self.classes = classes
-        self._check_size()
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise CnnError(f"{source}: the seed must be a whole number ≥ 0, got {shown(seed)}")
         self.seed = seed
