@@ -150,8 +150,9 @@ def _steps(
         seen = total_loss = correct = 0
         for batch, (x, labels) in enumerate(train_set.batches(batch_size, rng), 1):
             step_started = time.perf_counter()
-            logits = network.forward(x, training=True)
-            loss, dlogits = cross_entropy(logits, labels)
+            with np.errstate(over="ignore", invalid="ignore"):  # a diverging loss is reported below, in words
+                logits = network.forward(x, training=True)
+                loss, dlogits = cross_entropy(logits, labels)
             if not math.isfinite(loss):
                 raise Diverged(
                     f"training diverged at epoch {epoch}, step {batch}: the loss became {loss}; "
