@@ -141,7 +141,7 @@ def cases() -> list[tuple[str, dict]]:
         ),
         (
             "products below the limit",
-            {"title": "t", "op": "conv", "input": np.ones((side, side)).tolist(), "kernel": np.ones((7, 7)).tolist()},
+            {"title": "t", "op": "conv", "input": np.ones((side, side)).tolist(), "kernel": np.ones((5, 5)).tolist()},
         ),
         (
             "products past the limit",

@@ -224,5 +224,5 @@ def test_the_whole_trace_is_bounded_not_only_each_stage():
     with pytest.raises(CnnError, match="would take 81,920 steps; the step-by-step view is limited to 50,000"):
         samples.parse(relus, "relus.toml")
     conv = {"title": "t", "op": "conv", "input": np.ones((8, 64, 64)).tolist(), "kernel": np.ones((8, 9, 9)).tolist()}
-    with pytest.raises(CnnError, match="would show 2,032,128 products; .* limited to 200,000"):
+    with pytest.raises(CnnError, match="would show 2,032,128 products; .* limited to 100,000"):
         samples.parse(conv, "conv.toml")
