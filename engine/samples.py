@@ -111,8 +111,11 @@ def matrix(value: object, where: str, ranks: tuple[int, ...]) -> np.ndarray:
                 raise CnnError(f"{where}: lists nested deeper than a {deepest}-D matrix")
             if not item:
                 raise CnnError(f"{where}: empty list at depth {depth + 1}")
-            if len(item) > max(MAX_SIDE, MAX_DEPTH):  # refused before its items are looked at
-                raise CnnError(f"{where}: a list of {len(item):,} items is too large to step through")
+            if len(item) > 4 * max(MAX_SIDE, MAX_DEPTH):  # refused before its items are looked at
+                raise CnnError(
+                    f"{where}: a list of {len(item):,} items is too large to step through "
+                    f"(a matrix side is at most {MAX_SIDE}, a batch or channel count at most {MAX_DEPTH})"
+                )
             shapes = {shape_of(child, depth + 1) for child in item}
             if len(shapes) > 1:
                 raise CnnError(f"{where}: ragged matrix (rows of different lengths at depth {depth + 1})")
@@ -619,6 +622,8 @@ def resolve(name_or_path: str | os.PathLike | None) -> Path:
         return path
     if path.is_dir():
         raise CnnError(f"{path} is a folder; give a sample file (.toml)")
+    if path.exists():  # a FIFO or a device: refused by name, never opened
+        regular_file(path, "sample file")
     name = path.name.removesuffix(".toml")
     candidate = shipped_dir() / f"{name}.toml"
     if len(path.parts) == 1 and candidate.is_file():
