@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import CnnError, suggest
+from engine.errors import CnnError, shown, suggest
 from engine.samples import MAX_DEPTH, Sample, Stage, read_matrix_file, stage_params, stage_table, validate
 from engine.shapes import MAX_SIDE
 
@@ -66,7 +66,7 @@ def parse_number(text: str, where: str = "cell") -> float:
         else:
             value = float(cleaned)
     except (ValueError, ZeroDivisionError):
-        raise CnnError(f"{where}: {text.strip()!r} is not a number (type e.g. 2, -0.5, 1e-3 or 3/4)") from None
+        raise CnnError(f"{where}: {shown(text.strip())} is not a number (type e.g. 2, -0.5, 1e-3 or 3/4)") from None
     if not math.isfinite(value):
         raise CnnError(f"{where}: {text.strip()} is not allowed (use a finite number)")
     return value

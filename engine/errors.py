@@ -26,9 +26,16 @@ def quoted(text: object, limit: int = 40) -> str:
     return '"' + text.replace('"', '\\"') + '"'
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """repr(value) for an error message, cut to about limit characters with an ellipsis."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def suggest(word: str, choices: Iterable[str]) -> str:
     """Return ' (did you mean "x"?)' for the nearest valid choice, or ''."""
     choices = list(choices)
+    word = str(word)[:100]  # difflib on a 100 MB token would take for ever
     near = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if not near:  # "convolution" for "conv", "max" for "maxpool"
         near = [c for c in choices if word.lower().startswith(c) or c.startswith(word.lower())][:1]

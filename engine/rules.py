@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from engine.errors import CnnError, quoted, suggest
+from engine.errors import CnnError, quoted, shown, suggest
 from engine.shapes import Pair, pair
 
 POOL_MODES = ("max", "avg")
@@ -43,7 +43,7 @@ def pool_stride(stride: object, size: Pair, name: str = "pool stride") -> Pair:
 def pool_mode(mode: object, name: str = "pool mode") -> str:
     """'max' or 'avg'."""
     if mode not in POOL_MODES:
-        raise CnnError(f'{name} must be "max" or "avg", got {mode!r}{suggest(str(mode), POOL_MODES)}')
+        raise CnnError(f'{name} must be "max" or "avg", got {shown(mode)}{suggest(str(mode), POOL_MODES)}')
     return mode  # type: ignore[return-value]
 
 

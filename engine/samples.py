@@ -21,9 +21,18 @@ from typing import NamedTuple
 import numpy as np
 
 from engine import rules
-from engine.errors import CnnError, suggest
+from engine.errors import CnnError, quoted, shown, suggest
 from engine.files import user_path, write_atomic
-from engine.shapes import MAX_SIDE, output_hw, pair
+from engine.limits import (
+    MAX_DEPTH,
+    MAX_MAGNITUDE,
+    MAX_MATRIX_FILE_BYTES,
+    MAX_SIDE,
+    check_products,
+    check_steps,
+    regular_file,
+)
+from engine.shapes import output_hw, pair
 from engine.trace import PARAM_ALIASES, Trace, trace_stages
 
 OPS = ("conv", "pool", "batchnorm", "relu")
@@ -36,8 +45,6 @@ OP_KEYS = {
 }
 TOP_KEYS = ("title", "description", "op", "input")
 MATRIX_SUFFIXES = (".csv", ".txt", ".npy")
-#: Most items in a batch and channels in an input or kernel.
-MAX_DEPTH = 64
 DEFAULT_SAMPLE = "seed_conv"
 
 
@@ -86,8 +93,15 @@ class Sample:
     path: Path | None = None
 
     def trace(self) -> Trace:
-        """The step-by-step trace through every stage."""
-        return trace_stages(self.input, [(s.op, s.name, s.params) for s in self.stages])
+        """The step-by-step trace through every stage; CnnError when a result overflows float64."""
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, in words
+            trace = trace_stages(self.input, [(s.op, s.name, s.params) for s in self.stages])
+        for stage in trace.stages:
+            if not np.all(np.isfinite(stage.output)):
+                raise CnnError(
+                    f"{stage.name}: a result overflows (inf or nan in float64); use numbers of a smaller magnitude"
+                )
+        return trace
 
     @property
     def is_pipeline(self) -> bool:
@@ -99,20 +113,34 @@ class Sample:
 
 def _number(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise CnnError(f"{where}: {value!r} is not a number")
-    value = float(value)
+        raise CnnError(f"{where}: {shown(value)} is not a number")
+    try:
+        value = float(value)
+    except OverflowError:  # a 400-digit integer
+        raise CnnError(f"{where}: {quoted(value)} is too large (at most {MAX_MAGNITUDE:g} in size)") from None
     if not math.isfinite(value):
         raise CnnError(f"{where}: {value} is not allowed (use a finite number)")
+    if abs(value) > MAX_MAGNITUDE:
+        raise CnnError(f"{where}: {value:g} is too large (at most {MAX_MAGNITUDE:g} in size)")
     return value
 
 
 def matrix(value: object, where: str, ranks: tuple[int, ...]) -> np.ndarray:
     """Nested lists of numbers -> float64 array of one of the given ranks; refuses ragged, empty, NaN/inf."""
 
+    deepest = max(ranks)
+
     def shape_of(item: object, depth: int) -> tuple[int, ...]:
         if isinstance(item, list):
+            if depth >= deepest:  # checked before going deeper: lists nested hundreds deep never recurse
+                raise CnnError(f"{where}: lists nested deeper than a {deepest}-D matrix")
             if not item:
                 raise CnnError(f"{where}: empty list at depth {depth + 1}")
+            if len(item) > 4 * max(MAX_SIDE, MAX_DEPTH):  # refused before its items are looked at
+                raise CnnError(
+                    f"{where}: a list of {len(item):,} items is too large to step through "
+                    f"(a matrix side is at most {MAX_SIDE}, a batch or channel count at most {MAX_DEPTH})"
+                )
             shapes = {shape_of(child, depth + 1) for child in item}
             if len(shapes) > 1:
                 raise CnnError(f"{where}: ragged matrix (rows of different lengths at depth {depth + 1})")
@@ -123,35 +151,33 @@ def matrix(value: object, where: str, ranks: tuple[int, ...]) -> np.ndarray:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 in ranks:
         return np.array(_number(value, where))
     if not isinstance(value, list):
-        raise CnnError(f"{where}: expected a matrix (nested lists of numbers), got {value!r}")
+        raise CnnError(f"{where}: expected a matrix (nested lists of numbers), got {shown(value)}")
     shape = shape_of(value, 0)
     if len(shape) not in ranks:
         wanted = " or ".join(f"{r}-D" for r in ranks)
         raise CnnError(f"{where}: expected a {wanted} matrix, got shape {list(shape)}")
-    array = np.array(value, dtype=np.float64)
-    check_size(array, where)
-    return array
+    check_size(shape, where)
+    return np.array(value, dtype=np.float64)
 
 
-def check_size(array: np.ndarray, where: str) -> None:
-    """Refuse matrices too large to step through (sides > MAX_SIDE, depth > MAX_DEPTH)."""
-    if array.ndim >= 2 and max(array.shape[-2:]) > MAX_SIDE:
-        raise CnnError(
-            f"{where}: {array.shape[-2]}×{array.shape[-1]} is too large to step through (at most {MAX_SIDE}×{MAX_SIDE})"
-        )
-    if array.ndim > 2 and max(array.shape[:-2]) > MAX_DEPTH:
-        raise CnnError(f"{where}: shape {list(array.shape)} has more than {MAX_DEPTH} channels or items")
+def check_size(shape: tuple[int, ...], where: str) -> None:
+    """Refuse a matrix shape too large to step through (sides > MAX_SIDE, depth > MAX_DEPTH)."""
+    if len(shape) >= 2 and max(shape[-2:]) > MAX_SIDE:
+        raise CnnError(f"{where}: {shape[-2]}×{shape[-1]} is too large to step through (at most {MAX_SIDE}×{MAX_SIDE})")
+    if len(shape) > 2 and max(shape[:-2]) > MAX_DEPTH:
+        raise CnnError(f"{where}: shape {list(shape)} has more than {MAX_DEPTH} channels or items")
 
 
 def read_matrix_file(path: Path, where: str) -> np.ndarray:
     """A .csv/.txt (2-D, comma or whitespace separated) or .npy (2- to 4-D) file as float64."""
     if path.suffix.lower() not in MATRIX_SUFFIXES:
         raise CnnError(f"{where}: {path.name} must be a .csv, .txt or .npy file")
-    if not path.is_file():
+    if not path.exists():
         raise CnnError(f"{where}: file {path} not found")
+    regular_file(path, "matrix file", MAX_MATRIX_FILE_BYTES)
     try:
         if path.suffix.lower() == ".npy":
-            array = np.load(path, allow_pickle=False)
+            array = _read_npy(path, where)
         else:
             text = path.read_text(encoding="utf-8")
             rows = [line.replace(",", " ").split() for line in text.splitlines() if line.strip()]
@@ -164,11 +190,27 @@ def read_matrix_file(path: Path, where: str) -> np.ndarray:
         raise CnnError(f"{where}: cannot read {path.name}: {str(error).splitlines()[0]}") from None
     if array.ndim not in (2, 3, 4) or array.size == 0:
         raise CnnError(f"{where}: {path.name} must hold a non-empty 2-D to 4-D matrix, got shape {list(array.shape)}")
-    if not np.issubdtype(array.dtype, np.number) or not np.all(np.isfinite(array)):
-        raise CnnError(f"{where}: {path.name} must hold finite numbers only")
+    if array.dtype.kind not in "iuf" or not np.all(np.isfinite(array)):
+        raise CnnError(f"{where}: {path.name} must hold finite real numbers only, got {array.dtype}")
+    check_size(array.shape, where)
     array = array.astype(np.float64)
-    check_size(array, where)
+    if np.any(np.abs(array) > MAX_MAGNITUDE):
+        raise CnnError(f"{where}: {path.name} holds numbers larger than {MAX_MAGNITUDE:g} in size")
     return array
+
+
+def _read_npy(path: Path, where: str) -> np.ndarray:
+    """An .npy read only after its header's shape has been checked against the limits and the file size
+    (memory-mapped first: a truncated file or a declared shape larger than the file fails before any copy)."""
+    try:
+        mapped = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as error:
+        raise CnnError(f"{where}: {path.name} is truncated or not a readable .npy ({error})") from None
+    if mapped.dtype.kind not in "iuf":
+        raise CnnError(f"{where}: {path.name} must hold real numbers, got {mapped.dtype}")
+    if mapped.ndim in (2, 3, 4):
+        check_size(mapped.shape, where)
+    return np.array(mapped)
 
 
 def _as_nchw(array: np.ndarray) -> np.ndarray:
@@ -182,7 +224,7 @@ def _check_keys(table: dict, allowed: tuple[str, ...], where: str) -> None:
     for key in table:
         if key not in allowed:
             valid = ", ".join(allowed) if allowed else "none"
-            raise CnnError(f"{where}: unknown key {key!r}{suggest(key, allowed)}; valid keys: {valid}")
+            raise CnnError(f"{where}: unknown key {shown(key)}{suggest(key, allowed)}; valid keys: {valid}")
 
 
 def stage_params(op: str, table: dict, channels: int, where: str) -> dict:
@@ -233,7 +275,7 @@ def stage_params(op: str, table: dict, channels: int, where: str) -> dict:
         momentum = rules.momentum(_number(table.get("momentum", 0.1), f"{where}.momentum"), f"{where}.momentum")
         training = table.get("training", True)
         if not isinstance(training, bool):
-            raise CnnError(f"{where}.training must be true or false, got {training!r}")
+            raise CnnError(f"{where}.training must be true or false, got {shown(training)}")
         return params | {"eps": eps, "momentum": momentum, "training": training}
     return {}
 
@@ -263,10 +305,48 @@ def stage_output_shape(stage: Stage, shape: tuple[int, int, int, int], where: st
 
 
 def validate(sample: Sample, where: str = "sample") -> None:
-    """Check that every stage fits the shape it receives (raises CnnError)."""
+    """Check that every stage fits the shape it receives and the work is within the limits (raises CnnError)."""
     shape = sample.input.shape
     for stage in sample.stages:
         shape = stage_output_shape(stage, shape, f"{where}: {stage.name}" if where else stage.name)
+    check_work(sample, where)
+
+
+def work(sample: Sample) -> tuple[int, int]:
+    """(steps, products) the trace of a valid sample would take, from the shapes alone.
+
+    A convolution step shows C·kh·kw products, a pooling step kh·kw taps; a
+    batch-norm or ReLU step counts as one product.
+    """
+    shape = sample.input.shape
+    steps = products = 0
+    for stage in sample.stages:
+        out = stage_output_shape(stage, shape, stage.name)
+        n, c, h, w = shape
+        if stage.op == "conv":
+            count = int(np.prod(out))
+            steps, products = steps + count, products + count * int(np.prod(stage.params["weight"].shape[1:]))
+        elif stage.op == "pool":
+            count = int(np.prod(out))
+            size = stage.params["size"]
+            steps, products = steps + count, products + count * size[0] * size[1]
+        elif stage.op == "batchnorm":
+            training = stage.params["training"]
+            count = c * (n * h * w * (3 if training else 1) + (2 if training else 0))
+            steps, products = steps + count, products + count
+        else:
+            count = n * c * h * w
+            steps, products = steps + count, products + count
+        shape = out
+    return steps, products
+
+
+def check_work(sample: Sample, where: str) -> None:
+    """Refuse a sample whose whole trace would exceed MAX_STEPS steps or MAX_PRODUCTS products."""
+    steps, products = work(sample)
+    what = f"{where}: this sample" if where else "this sample"
+    check_steps(steps, what)
+    check_products(products, what)
 
 
 # ---------------------------------------------------------------- load
@@ -297,7 +377,7 @@ def parse(data: dict, where: str, folder: Path | None = None) -> Sample:
         raise CnnError(f"{where}: op is an empty list")
     for item in ops:
         if item not in OPS:
-            raise CnnError(f"{where}: unknown op {item!r}{suggest(str(item), OPS)}; valid ops: {', '.join(OPS)}")
+            raise CnnError(f"{where}: unknown op {shown(item)}{suggest(str(item), OPS)}; valid ops: {', '.join(OPS)}")
     pipeline = isinstance(op, list)
     allowed = TOP_KEYS + (("stage",) if pipeline else OP_KEYS[ops[0]])
     _check_keys(data, allowed, where)
@@ -327,23 +407,35 @@ def parse(data: dict, where: str, folder: Path | None = None) -> Sample:
     for op_name, name in zip(ops, names):
         table = tables.get(name, {}) if pipeline else {k: v for k, v in data.items() if k in OP_KEYS[op_name]}
         place = f"{where}: [stage.{name}]" if pipeline else where
+        if not isinstance(table, dict):
+            raise CnnError(f"{place} must be a table of parameters, got {shown(table)}")
         stage = Stage(op_name, name, stage_params(op_name, table, shape[1], place))
         shape = stage_output_shape(stage, shape, place)
         sample.stages.append(stage)
+    check_work(sample, where)
     return sample
+
+
+def read_toml(path: str | os.PathLike) -> dict:
+    """A sample file's TOML, read only when it is a regular file within the size limit."""
+    path = Path(path)
+    if not path.exists():
+        raise CnnError(f"{path}: file not found")
+    regular_file(path, "sample file", MAX_MATRIX_FILE_BYTES)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise CnnError(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:
+        raise CnnError(f"{path}: not valid TOML: lists or tables nested too deep") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise CnnError(f"{path}: cannot read: {error}") from None
 
 
 def load(path: str | os.PathLike) -> Sample:
     """Read and validate a sample file."""
     path = Path(path)
-    if not path.is_file():
-        raise CnnError(f"{path}: file not found")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise CnnError(f"{path}: not valid TOML: {error}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise CnnError(f"{path}: cannot read: {error}") from None
+    data = read_toml(path)
     sample = parse(data, str(path), path.parent)
     sample.path = path
     return sample
@@ -356,7 +448,7 @@ def _toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        return _toml_string(value)
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if isinstance(value, (list, tuple)):
@@ -365,6 +457,24 @@ def _toml_value(value: object) -> str:
     if number.is_integer() and abs(number) < 2**53:
         return str(int(number))
     return repr(number)
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: backslash, quote and every control character escaped, so any text loads back."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in ('"', "\\"):
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\t":
+            out.append("\\t")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04X}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
 
 
 def _toml_matrix(array: np.ndarray) -> str:
@@ -448,7 +558,11 @@ def save(sample: Sample, path: str | os.PathLike) -> Path:
     if is_shipped(path):
         raise CnnError(f"{path.name} is a shipped sample and is never overwritten; save under a new path")
     validate(sample, str(path))
-    write_atomic(path, dumps(sample).encode("utf-8"))
+    try:
+        data = dumps(sample).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate cannot be written as UTF-8
+        raise CnnError(f"{path}: the title or description holds a character that cannot be saved") from None
+    write_atomic(path, data)
     sample.path = path
     return path
 
@@ -491,8 +605,8 @@ def shipped() -> list[ShippedSample]:
 
 def _peek(path: Path) -> dict:
     try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+        return read_toml(path)
+    except CnnError:  # a FIFO, a folder, too large, not TOML
         return {"title": "(unreadable)"}
 
 
@@ -515,6 +629,8 @@ def resolve(name_or_path: str | os.PathLike | None) -> Path:
         return path
     if path.is_dir():
         raise CnnError(f"{path} is a folder; give a sample file (.toml)")
+    if path.exists():  # a FIFO or a device: refused by name, never opened
+        regular_file(path, "sample file")
     name = path.name.removesuffix(".toml")
     candidate = shipped_dir() / f"{name}.toml"
     if len(path.parts) == 1 and candidate.is_file():

@@ -8,21 +8,17 @@ from __future__ import annotations
 
 import numbers
 
-from engine.errors import CnnError
+from engine.errors import CnnError, shown
+from engine.limits import MAX_SIDE, MAX_STEPS, MAX_WHOLE, check_steps  # noqa: F401 (limits live in engine.limits)
 
 Pair = tuple[int, int]
-
-#: Largest side of any matrix a sample may hold (input, kernel, batch item).
-MAX_SIDE = 256
-#: Most steps one trace may have; beyond that the step-by-step view is useless.
-MAX_STEPS = 50_000
 
 
 def pair(value: object, name: str, minimum: int = 1) -> Pair:
     """Read an int or an (h, w) pair as (h, w); refuse non-integers and values below minimum."""
     if isinstance(value, (list, tuple)):
         if len(value) != 2:
-            raise CnnError(f"{name} must be one integer or a pair [h, w], got {list(value)}")
+            raise CnnError(f"{name} must be one integer or a pair [h, w], got {shown(list(value))}")
         items = list(value)
     else:
         items = [value, value]
@@ -32,9 +28,11 @@ def pair(value: object, name: str, minimum: int = 1) -> Pair:
             if isinstance(item, float) and item.is_integer():
                 item = int(item)
             else:
-                raise CnnError(f"{name} must be a whole number, got {item!r}")
+                raise CnnError(f"{name} must be a whole number, got {shown(item)}")
         if item < minimum:
-            raise CnnError(f"{name} must be at least {minimum}, got {int(item)}")
+            raise CnnError(f"{name} must be at least {minimum}, got {shown(int(item))}")
+        if item > MAX_WHOLE:
+            raise CnnError(f"{name} must be at most {MAX_WHOLE:,}, got {shown(int(item))}")
         out.append(int(item))
     return out[0], out[1]
 
@@ -67,12 +65,3 @@ def output_hw(hw: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pai
             )
         out.append(output_size(n, k, s, p, d))
     return out[0], out[1]
-
-
-def check_steps(count: int, what: str) -> None:
-    """Refuse a trace that would be too long to step through."""
-    if count > MAX_STEPS:
-        raise CnnError(
-            f"{what} would take {count:,} steps; the step-by-step view is limited to "
-            f"{MAX_STEPS:,} (use a smaller input, or the network path for whole batches)"
-        )

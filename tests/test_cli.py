@@ -79,3 +79,13 @@ def test_version_and_help():
     assert run_cli("--version").stdout.startswith("cnn-tui ")
     help_text = run_cli("--help").stdout
     assert "trace" in help_text and "samples" in help_text
+
+
+def test_a_fifo_named_as_a_sample_is_refused_without_blocking(tmp_path, capsys):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.toml")
+    for command in (["trace"], ["summary"], ["train"]):
+        assert main([*command, str(tmp_path / "pipe.toml")]) == 2
+        err = capsys.readouterr().err
+        assert "is not a regular file" in err and err.count("\n") == 1

@@ -9,12 +9,48 @@ A user's mistake (CnnError) prints one line on stderr and exits 2, never a trace
 
 from __future__ import annotations
 
-import argparse
-import importlib
+import signal
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
-from engine.errors import CnnError
+
+class Interrupts:
+    """Ctrl+C while `train --save` runs: the first one stops what runs (a KeyboardInterrupt), the
+    ones after it are only counted, so the weights are always written before the exit.
+
+    main() installs `remember` before the slow imports (a Ctrl+C then is kept for later);
+    tui.commands.train installs `handle` once it can act on one.
+    """
+
+    count = 0
+    closing = False
+    """True once training has ended: a Ctrl+C then no longer interrupts the save."""
+
+    @classmethod
+    def remember(cls, signum: int, frame: object) -> None:
+        cls.count += 1
+
+    @classmethod
+    def handle(cls, signum: int, frame: object) -> None:
+        cls.count += 1
+        if cls.count == 1 and not cls.closing:
+            raise KeyboardInterrupt
+
+
+def wants_saved_weights(argv: list[str]) -> bool:
+    """True for `cnn-tui train ... --save W.npz`, whose weights every Ctrl+C must leave written."""
+    return argv[:1] == ["train"] and any(a == "--save" or a.startswith("--save=") for a in argv)
+
+
+# A Ctrl+C during the imports below (numpy, rich: half a second on a busy machine) is remembered,
+# not lost, when weights are to be saved: `train` then saves the network's initial weights.
+if wants_saved_weights(sys.argv[1:]):
+    signal.signal(signal.SIGINT, Interrupts.remember)
+
+import argparse  # noqa: E402 (imported after the handler above)
+import importlib  # noqa: E402
+from importlib.metadata import PackageNotFoundError, version  # noqa: E402
+
+from engine.errors import CnnError  # noqa: E402
 
 #: Subcommand name -> module in tui.commands.
 COMMANDS = {
@@ -69,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     # `cnn-tui SAMPLE` is short for `cnn-tui open SAMPLE`.
     if argv and argv[0] not in COMMANDS and argv[0] != "open" and not argv[0].startswith("-"):
         argv = ["open", *argv]
+    if wants_saved_weights(argv) and signal.getsignal(signal.SIGINT) != Interrupts.remember:
+        Interrupts.count = 0
+        signal.signal(signal.SIGINT, Interrupts.remember)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import CnnError
+from engine.limits import regular_file
 from engine.network.files import read_npz
 
 #: The synthetic set's classes; each is a pattern with random position, size, angle, colours and noise.
@@ -131,10 +132,9 @@ def synthetic(count: int, seed: int = 0, size: int = 32) -> Dataset:
 
 def read_cifar_binary(path: str | os.PathLike) -> Dataset:
     """One CIFAR-10 binary file: records of 1 label byte and 3072 pixel bytes (R, G, B planes of 32x32)."""
+    path = regular_file(path, "CIFAR-10 file")
     try:
         raw = np.fromfile(path, dtype=np.uint8)
-    except FileNotFoundError:
-        raise CnnError(f"{path}: no such CIFAR-10 file") from None
     except OSError as error:
         raise CnnError(f"{path}: cannot read ({error})") from None
     if raw.size == 0 or raw.size % CIFAR_RECORD:
@@ -173,10 +173,17 @@ def read_images_npz(path: str | os.PathLike, classes: tuple[str, ...]) -> tuple[
                 f"{path}: {prefix}images must be (N, C, H, W) and {prefix}labels (N,), "
                 f"got {images.shape} and {labels.shape}"
             )
+        if len(labels) < (1 if prefix else 2):
+            raise CnnError(
+                f"{path}: {prefix}images holds {len(labels)} images; "
+                f"{'a test part needs at least 1' if prefix else 'training needs at least 2'}"
+            )
         if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= len(classes):
             raise CnnError(f"{path}: {prefix}labels must be whole numbers 0..{len(classes) - 1}")
         if not (images.dtype == np.uint8 or np.issubdtype(images.dtype, np.floating)):
             raise CnnError(f"{path}: {prefix}images must be uint8 or floats in [0, 1], got {images.dtype}")
+        if images.dtype != np.uint8 and not np.all(np.isfinite(images)):
+            raise CnnError(f"{path}: {prefix}images holds inf or nan values")
         sets.append(Dataset(normalise(images), labels.astype(np.int64), classes))
     return sets[0], sets[1]
 

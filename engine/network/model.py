@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -19,10 +18,19 @@ from typing import Any
 import numpy as np
 
 from engine import rules
-from engine.errors import CnnError, suggest
+from engine.errors import CnnError, shown, suggest
+from engine.limits import (
+    MAX_BYTES_PER_IMAGE,
+    MAX_CHANNELS,
+    MAX_FEATURES,
+    MAX_LAYERS,
+    MAX_NETWORK_SIDE,
+    MAX_PARAMETERS,
+    check_range,
+)
 from engine.network import layers as F
-from engine.network.files import read_npz, write_npz
-from engine.samples import resolve
+from engine.network.files import check_weights_target, read_npz, write_npz
+from engine.samples import OPS, read_toml, resolve
 from engine.shapes import Pair, output_hw, pair
 
 Shape = tuple[int, ...]
@@ -55,14 +63,15 @@ class Layer(ABC):
         for key in options:
             if key not in self.OPTIONS:
                 raise CnnError(
-                    f"{where}: unknown key {key!r} for a {self.kind} layer{suggest(key, self.OPTIONS)}; "
+                    f"{where}: unknown key {shown(key)} for a {self.kind} layer{suggest(key, self.OPTIONS)}; "
                     f"valid keys: type, name, {', '.join(self.OPTIONS) or '(none)'}"
                 )
         self.options = {key: options.get(key, default) for key, default in self.OPTIONS.items()}
         for key, value in self.options.items():
             if value is None:
-                raise CnnError(f"{where}: a {self.kind} layer needs {key!r}")
+                raise CnnError(f"{where}: a {self.kind} layer needs {shown(key)}")
         self.out_shape = self.infer()
+        check_shape(self.out_shape, f"{where}: its output")
 
     def fail(self, message: str) -> CnnError:
         return CnnError(f"{self.where}: {message}")
@@ -78,13 +87,13 @@ class Layer(ABC):
     def int_option(self, key: str, minimum: int) -> int:
         value = self.options[key]
         if isinstance(value, (list, tuple)):
-            raise self.fail(f"{key} must be one whole number, got {value!r}")
+            raise self.fail(f"{key} must be one whole number, got {shown(value)}")
         return pair(value, f"{self.where}: {key}", minimum)[0]
 
     def flag(self, key: str) -> bool:
         value = self.options[key]
         if not isinstance(value, bool):
-            raise self.fail(f"{key} must be true or false, got {value!r}")
+            raise self.fail(f"{key} must be true or false, got {shown(value)}")
         return value
 
     def infer(self) -> Shape:
@@ -103,6 +112,12 @@ class Layer(ABC):
     def macs(self) -> int:
         """Multiply-adds per batch item."""
         return 0
+
+    @property
+    def bytes_per_image(self) -> int:
+        """An estimate of the float32 memory one image needs in this layer on a training step:
+        its output, the output's gradient and the cache kept for backward."""
+        return 3 * 4 * int(np.prod(self.out_shape, dtype=np.int64))
 
     @abstractmethod
     def forward(self, state: dict[str, np.ndarray], x: np.ndarray, training: bool) -> tuple[np.ndarray, Any]:
@@ -157,6 +172,7 @@ class Conv(Layer):
     def infer(self) -> Shape:
         c, h, w = self.needs_spatial()
         self.out_channels = self.int_option("out_channels", 1)
+        check_range(self.out_channels, MAX_CHANNELS, f"{self.where}: out_channels")
         given = self.int_option("in_channels", 0)
         if given and given != c:
             raise self.fail(f"in_channels = {given}, but the feature maps reaching it have {c} channels")
@@ -184,6 +200,14 @@ class Conv(Layer):
     @property
     def macs(self) -> int:
         return int(np.prod(self.out_shape)) * self.in_shape[0] * self.kernel[0] * self.kernel[1]
+
+    @property
+    def bytes_per_image(self) -> int:
+        """Besides the output: the padded input and the im2col columns with their gradient."""
+        c, h, w = self.in_shape
+        padded = c * (h + 2 * self.padding[0]) * (w + 2 * self.padding[1])
+        columns = self.out_hw[0] * self.out_hw[1] * c * self.kernel[0] * self.kernel[1]
+        return super().bytes_per_image + 4 * (2 * padded + 2 * columns)
 
     def forward(self, state, x, training):
         bias = state[self.key("bias")] if self.has_bias else None
@@ -317,6 +341,7 @@ class Linear(Layer):
             )
         self.in_features = self.in_shape[0]
         self.out_features = self.int_option("out_features", 1)
+        check_range(self.out_features, MAX_FEATURES, f"{self.where}: out_features")
         self.has_bias = self.flag("bias")
         if not self.has_bias:
             self.PARAMETERS = ("weight",)
@@ -342,6 +367,14 @@ class Linear(Layer):
         if dbias is not None:
             grads[self.key("bias")] = dbias
         return dx, grads
+
+
+def check_shape(shape: Shape, what: str) -> None:
+    """Refuse a per-item shape past MAX_CHANNELS / MAX_NETWORK_SIDE ((C, H, W)) or MAX_FEATURES ((F,))."""
+    if len(shape) == 3:
+        check_range(shape[0], MAX_CHANNELS, f"{what}: the number of channels")
+        for side, size in zip(("height", "width"), shape[1:]):
+            check_range(size, MAX_NETWORK_SIDE, f"{what}: the {side}")
 
 
 LAYER_TYPES: dict[str, type[Layer]] = {
@@ -431,6 +464,12 @@ class Network:
         source: str = "network",
     ) -> None:
         self.title, self.description, self.source = title, description, source
+        if not isinstance(layers, list):
+            raise CnnError(f"{source}: layers are written as [[layer]] tables")
+        check_range(len(layers), MAX_LAYERS, f"{source}: the number of layers")
+        for index, table in enumerate(layers, 1):
+            if not isinstance(table, dict):
+                raise CnnError(f"{source}: [[layer]] #{index} must be a table, got {shown(table)}")
         self.spec = [dict(layer) for layer in layers]
         self.dtype = np.dtype(dtype)
         self.input_shape = self._check_input_shape(input_shape)
@@ -441,13 +480,17 @@ class Network:
                 f"{source}: the network must end in logits of shape (classes,), but gives "
                 f"{_dims(out)} feature maps; end with flatten and linear layers"
             )
+        check_range(out[0], MAX_FEATURES, f"{source}: the number of logits (classes)")
+        self._check_size()
         if classes is None:
             classes = [str(i) for i in range(out[0])]
         if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
-            raise CnnError(f"{source}: classes must be a list of names, got {classes!r}")
+            raise CnnError(f"{source}: classes must be a list of names, got {shown(classes)}")
         if len(classes) != out[0]:
             raise CnnError(f"{source}: classes names {len(classes)} classes, but the last layer gives {out[0]} logits")
         self.classes = classes
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise CnnError(f"{source}: the seed must be a whole number ≥ 0, got {shown(seed)}")
         self.seed = seed
         self.state: dict[str, np.ndarray] = {}
         rng = np.random.default_rng(seed)
@@ -463,8 +506,24 @@ class Network:
             or len(shape) != 3
             or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
         ):
-            raise CnnError(f"{self.source}: input_shape must be [C, H, W] with positive whole numbers, got {shape!r}")
+            raise CnnError(
+                f"{self.source}: input_shape must be [C, H, W] with positive whole numbers, got {shown(shape)}"
+            )
+        check_shape(tuple(shape), f"{self.source}: input_shape")
         return tuple(shape)
+
+    def _check_size(self) -> None:
+        """Refuse a network past MAX_PARAMETERS or MAX_BYTES_PER_IMAGE, before any array is allocated."""
+        parameters = sum(row.parameters for row in self.summary())
+        check_range(parameters, MAX_PARAMETERS, f"{self.source}: the number of parameters")
+        check_range(
+            self.bytes_per_image, MAX_BYTES_PER_IMAGE, f"{self.source}: the memory one image needs (bytes, estimated)"
+        )
+
+    @property
+    def bytes_per_image(self) -> int:
+        """Estimated memory of one image on a training step (input, every layer's output, gradient and cache)."""
+        return 3 * 4 * int(np.prod(self.input_shape)) + sum(layer.bytes_per_image for layer in self.layers)
 
     def _build(self) -> list[Layer]:
         if not self.spec:
@@ -473,18 +532,18 @@ class Network:
         shape, pools, counts = self.input_shape, [], {}
         for index, table in enumerate(self.spec, 1):
             where = f"{self.source}: [[layer]] #{index}"
-            if not isinstance(table, dict):
-                raise CnnError(f"{where} must be a table, got {table!r}")
             kind = table.get("type")
-            if kind not in LAYER_TYPES:
+            if not isinstance(kind, str) or kind not in LAYER_TYPES:
                 raise CnnError(
-                    f"{where}: type {kind!r} is not a layer type{suggest(str(kind), LAYER_TYPES)}; "
+                    f"{where}: type {shown(kind)} is not a layer type{suggest(str(kind)[:40], LAYER_TYPES)}; "
                     f"valid types: {', '.join(LAYER_TYPES)}"
                 )
             counts[kind] = counts.get(kind, 0) + 1
             name = table.get("name", f"{kind}{counts[kind]}")
             if not isinstance(name, str) or not _NAME.match(name):
-                raise CnnError(f"{where}: name must be letters, digits and _ (not starting with a digit), got {name!r}")
+                raise CnnError(
+                    f"{where}: name must be letters, digits and _ (not starting with a digit), got {shown(name)}"
+                )
             if any(layer.name == name for layer in built):
                 raise CnnError(f'{where}: the name "{name}" is already used by an earlier layer')
             where = f'{where} "{name}" ({kind})'
@@ -536,7 +595,7 @@ class Network:
         unknown = [k for k in given if k not in self.state]
         if unknown:
             raise CnnError(
-                f"{source}: unknown key {unknown[0]!r}{suggest(unknown[0], self.state)}; "
+                f"{source}: unknown key {shown(unknown[0])}{suggest(unknown[0], self.state)}; "
                 f"this network has {', '.join(self.state)}"
             )
         if missing:
@@ -553,8 +612,10 @@ class Network:
             self.state[key][...] = array
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the state_dict as .npz atomically: a temp file in the same folder, then rename."""
-        write_npz(path, self.state)
+        """Write the state_dict as .npz atomically: a temp file in the same folder, then rename.
+
+        Refuses (CnnError) a path that is not an .npz it may write, or a shipped sample."""
+        write_npz(check_weights_target(path), self.state)
 
     def load_weights(self, path: str | os.PathLike) -> None:
         """Read weights saved by save() (or any .npz of state_dict arrays); never unpickles."""
@@ -642,13 +703,24 @@ class Network:
 
 def from_sample(sample: dict[str, Any], source: str = "sample", seed: int = 0) -> Network:
     """A Network from a parsed `op = "network"` sample (a dict as tomllib gives it)."""
+    op = sample.get("op")
+    if op in OPS or isinstance(op, list):
+        kind = (
+            f"a pipeline of single operations (op = [{', '.join(map(str, op))[:60]}])"
+            if isinstance(op, list)
+            else f'a single-operation sample (op = "{op}")'
+        )
+        raise CnnError(
+            f"{source} is {kind}, stepped through with `cnn-tui trace` or in the app; "
+            'this command needs a network sample (op = "network"), such as seed_convnet'
+        )
     for key in sample:
         if key not in SAMPLE_KEYS:
             raise CnnError(
-                f"{source}: unknown key {key!r}{suggest(key, SAMPLE_KEYS)}; valid keys: {', '.join(SAMPLE_KEYS)}"
+                f"{source}: unknown key {shown(key)}{suggest(key, SAMPLE_KEYS)}; valid keys: {', '.join(SAMPLE_KEYS)}"
             )
     if sample.get("op") != "network":
-        raise CnnError(f'{source}: op must be "network" for a network sample, got {sample.get("op")!r}')
+        raise CnnError(f'{source}: op must be "network" for a network sample, got {shown(op)}')
     if "input_shape" not in sample:
         raise CnnError(f"{source}: a network sample needs input_shape = [C, H, W]")
     layers = sample.get("layer", [])
@@ -671,10 +743,4 @@ def from_sample(sample: dict[str, Any], source: str = "sample", seed: int = 0) -
 def load(path: str | os.PathLike, seed: int = 0) -> Network:
     """Read a network sample (.toml path or shipped name) into a freshly initialised Network."""
     path = resolve(path)
-    try:
-        sample = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise CnnError(f"{path}: cannot read ({error})") from None
-    except tomllib.TOMLDecodeError as error:
-        raise CnnError(f"{path}: not valid TOML ({error})") from None
-    return from_sample(sample, str(path), seed)
+    return from_sample(read_toml(path), str(path), seed)

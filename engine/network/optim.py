@@ -5,6 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 from engine.errors import CnnError
+from engine.limits import MAX_LEARNING_RATE
+
+
+def check_hyperparameters(lr: float, momentum: float, weight_decay: float) -> None:
+    """Refuse a learning rate, momentum or weight decay that SGD cannot use (nan and inf included)."""
+    if not 0 < lr <= MAX_LEARNING_RATE:
+        raise CnnError(f"learning rate must be a positive number up to {MAX_LEARNING_RATE:g}, got {lr}")
+    if not 0 <= momentum < 1:
+        raise CnnError(f"momentum must be in [0, 1), got {momentum}")
+    if not 0 <= weight_decay <= MAX_LEARNING_RATE:
+        raise CnnError(f"weight decay must be a number from 0 up to {MAX_LEARNING_RATE:g}, got {weight_decay}")
 
 
 class SGD:
@@ -27,12 +38,9 @@ class SGD:
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        if not lr > 0:
-            raise CnnError(f"learning rate must be positive, got {lr}")
-        if not 0 <= momentum < 1:
-            raise CnnError(f"momentum must be in [0, 1), got {momentum}")
-        if weight_decay < 0:
-            raise CnnError(f"weight decay must be 0 or more, got {weight_decay}")
+        check_hyperparameters(lr, momentum, weight_decay)
+        if not 0 <= dampening <= 1:
+            raise CnnError(f"dampening must be in [0, 1], got {dampening}")
         if nesterov and (momentum == 0 or dampening != 0):
             raise CnnError("Nesterov momentum needs momentum > 0 and no dampening")
         self.parameters = parameters

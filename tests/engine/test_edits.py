@@ -69,7 +69,7 @@ def test_batchnorm_vectors_follow_the_channels():
         ),
         (lambda s: edits.resize(s, "conv.kernel", "rows", -3), "cannot remove the last row"),
         (lambda s: edits.resize(s, "conv.kernel", "batch", 1), "cannot change batch here"),
-        (lambda s: edits.resize(s, "input", "rows", 300), "at most 256 rows"),
+        (lambda s: edits.resize(s, "input", "rows", 300), "at most 64 rows"),
         (lambda s: edits.set_param(s, "conv", "stride", 0), "stride must be at least 1, got 0"),
         (lambda s: edits.set_param(s, "conv", "padding", -1), "padding must be at least 0"),
         (lambda s: edits.set_param(s, "conv", "dilation", 3), "dilated span 7"),

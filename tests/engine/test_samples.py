@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine import samples
 from engine.errors import CnnError
@@ -134,7 +136,7 @@ def test_bad_sample_is_one_clear_line(tmp_path, text, message):
 
 def test_too_large_matrix_states_the_limit(tmp_path):
     np.save(tmp_path / "big.npy", np.zeros((300, 300)))
-    with pytest.raises(CnnError, match=r"300×300 is too large to step through \(at most 256×256\)"):
+    with pytest.raises(CnnError, match=r"300×300 is too large to step through \(at most 64×64\)"):
         samples.load(write(tmp_path, 'title = "t"\nop = "relu"\ninput = "big.npy"\n'))
 
 
@@ -186,3 +188,41 @@ def test_save_writes_readable_matrices(tmp_path):
     text = (samples.save(samples.load(samples.resolve("seed_conv")), tmp_path / "c.toml")).read_text()
     assert "input = [\n  [1, 2, 1, 0, 0],\n" in text
     assert "kernel = [\n  [1, 0, 1],\n" in text
+
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)  # any Unicode a file can hold
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=TEXT.filter(lambda t: t.strip()), description=TEXT)
+def test_any_title_and_description_save_and_load_back(tmp_path, title, description):
+    sample = samples.load(samples.resolve("seed_conv"))
+    sample.title, sample.description = title, description
+    path = samples.save(sample, tmp_path / "any.toml")
+    loaded = samples.load(path)
+    assert (loaded.title, loaded.description) == (title, description)
+
+
+def test_control_characters_in_a_title_save_as_loadable_toml(tmp_path):
+    sample = samples.load(samples.resolve("seed_conv"))
+    sample.title = 'a\u0001b\rc\u007fd\u001be\tf\\g"h'
+    sample.description = "line one\nline two\u0000"
+    loaded = samples.load(samples.save(sample, tmp_path / "control.toml"))
+    same(loaded, sample)
+
+
+def test_a_bad_token_is_quoted_cut_short(tmp_path):
+    path = tmp_path / "long.toml"
+    path.write_text('title = "t"\nop = "conv"\ninput = [[1]]\nkernel = [[1]]\n' + "x" * 100_000 + " = 1\n")
+    with pytest.raises(CnnError) as error:
+        samples.load(path)
+    assert len(str(error.value)) < 400 and "…" in str(error.value)
+
+
+def test_the_whole_trace_is_bounded_not_only_each_stage():
+    relus = {"title": "t", "op": ["relu"] * 20, "input": np.ones((64, 64)).tolist()}  # 20 × 4,096 steps
+    with pytest.raises(CnnError, match="would take 81,920 steps; the step-by-step view is limited to 50,000"):
+        samples.parse(relus, "relus.toml")
+    conv = {"title": "t", "op": "conv", "input": np.ones((8, 64, 64)).tolist(), "kernel": np.ones((8, 9, 9)).tolist()}
+    with pytest.raises(CnnError, match="would show 2,032,128 products; .* limited to 100,000"):
+        samples.parse(conv, "conv.toml")

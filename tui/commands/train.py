@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import signal
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -12,10 +12,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from engine.errors import CnnError
 from engine.network import Network, load
 from engine.network.data import load_data
-from engine.network.train import BatchDone, EpochDone, evaluate, train
+from engine.network.files import check_weights_target
+from engine.network.train import (
+    BatchDone,
+    Diverged,
+    EpochDone,
+    check_options,
+    effective_batch,
+    evaluate,
+    train,
+    verdict,
+)
+from tui.cli import Interrupts
 
 HELP = "train a network sample (default: the lecture's ConvNet) on synthetic data, CIFAR-10 or an .npz"
 
@@ -59,10 +69,12 @@ class Run:
     losses: list[float] = field(default_factory=list)
     epochs: list[EpochDone] = field(default_factory=list)
     interrupted: bool = False
+    diverged: str = ""
 
 
 def _fit(console: Console, run: Run, train_set, test_set, args: argparse.Namespace) -> None:
-    """Train run.network, showing a progress bar; Ctrl+C stops after the current step and keeps it."""
+    """Train run.network, showing a progress bar; Ctrl+C stops after the current step and keeps it;
+    a diverging loss stops the run and records why."""
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -108,6 +120,8 @@ def _fit(console: Console, run: Run, train_set, test_set, args: argparse.Namespa
         except KeyboardInterrupt:
             steps.close()
             run.interrupted = True
+        except Diverged as error:
+            run.diverged = str(error)
 
 
 def _epoch_table(runs: list[Run]) -> Table:
@@ -167,17 +181,66 @@ def loss_chart(curves: dict[str, list[float]], width: int = 64, height: int = 12
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.save and not Path(args.save).resolve().parent.is_dir():
-        raise CnnError(f"--save {args.save}: folder {Path(args.save).parent} does not exist")
+    check_options(args.epochs, args.batch_size, args.lr, args.momentum, args.weight_decay, args.seed)
+    if not args.save:
+        return _train(args, Console(), [])
+    check_weights_target(args.save)
+    trained: list[Network] = []
+    console = Console()
+    if signal.getsignal(signal.SIGINT) != Interrupts.remember:
+        Interrupts.count = 0
+    previous = signal.signal(signal.SIGINT, Interrupts.handle)
+    try:
+        try:
+            if Interrupts.count:  # pressed before the handler took over
+                raise KeyboardInterrupt
+            status = _train(args, console, trained)
+            Interrupts.closing = True
+        except KeyboardInterrupt:
+            Interrupts.closing = True
+            console.print("[yellow]interrupted[/]")
+            status = 130
+        # Every ending but a user's mistake gets here (finished, or Ctrl+C at any moment): save.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _save(args, console, trained)
+    finally:
+        Interrupts.closing = False
+        signal.signal(signal.SIGINT, previous)
+    return status
+
+
+def _save(args: argparse.Namespace, console: Console, trained: list[Network]) -> None:
+    """Write the first network (the one trained with the options given) to args.save, and say so."""
+    network = trained[0] if trained else None
+    if network is None:  # interrupted before the network was built: its initial weights, 0 steps
+        network = load(args.sample, seed=args.seed)
+        if args.no_batchnorm:
+            network = network.without_batchnorm()
+    if not all(np.all(np.isfinite(value)) for value in network.state.values()):
+        console.print(f"[red]weights not saved to {args.save}: training diverged and they hold inf or nan[/]")
+        return
+    network.save(args.save)
+    console.print(f"weights saved to {args.save}")
+
+
+def _train(args: argparse.Namespace, console: Console, trained: list[Network]) -> int:
+    """Load, train, report; the network trained is appended to `trained` as soon as it exists."""
     network = load(args.sample, seed=args.seed)
     if args.no_batchnorm:
         network = network.without_batchnorm()
+    trained.append(network)
     train_set, test_set = load_data(args.data, tuple(network.classes), args.seed, args.train_size, args.test_size)
-    console = Console()
+    batch_size = effective_batch(args.batch_size, len(train_set))
     console.print(
         f"training {network.title or args.sample} on {args.data}: {len(train_set):,} training and "
-        f"{len(test_set):,} test images, batch {args.batch_size}, lr {args.lr}, momentum {args.momentum}"
+        f"{len(test_set):,} test images, batch {batch_size}, lr {args.lr}, momentum {args.momentum}"
     )
+    if batch_size < args.batch_size:
+        console.print(
+            f"[yellow]batch size {args.batch_size:,} is larger than the {len(train_set):,} training images: "
+            f"using {batch_size:,}[/]"
+        )
+        args.batch_size = batch_size
     if args.compare_batchnorm:
         runs = [Run("with batch norm", network), Run("without batch norm", network.without_batchnorm())]
     else:
@@ -187,19 +250,26 @@ def run(args: argparse.Namespace) -> int:
         if current.interrupted:
             console.print(f"[yellow]interrupted: keeping the {len(current.losses)} steps trained so far[/]")
             break
-    trained = [r for r in runs if r.losses]
-    if any(r.epochs for r in trained):
-        console.print(_epoch_table([r for r in trained if r.epochs]))
+        if current.diverged:
+            console.print(f"[red]{current.diverged}[/]")
+            break
+    finished = [r for r in runs if r.losses]
+    if any(r.epochs for r in finished):
+        console.print(_epoch_table([r for r in finished if r.epochs]))
     if args.compare_batchnorm:
-        console.print(loss_chart({r.label: r.losses for r in trained}))
-    for current in trained:
+        console.print(loss_chart({r.label: r.losses for r in finished}))
+    for current in finished:
+        if current.diverged:
+            continue
         _, accuracy = evaluate(current.network, test_set)
         label = f" ({current.label})" if current.label else ""
         console.print(
             f"final test accuracy{label}: [bold]{accuracy:.1%}[/] "
             f"of {len(test_set):,} images after {len(current.losses)} steps"
         )
-    if args.save:
-        network.save(args.save)
-        console.print(f"weights saved to {args.save}")
-    return 130 if any(r.interrupted for r in runs) else 0
+        advice = verdict(accuracy, len(current.network.classes), len(current.losses))
+        if advice and not current.interrupted:
+            console.print(f"[yellow]{advice}[/]")
+    if any(r.interrupted for r in runs):
+        return 130
+    return 2 if any(r.diverged for r in runs) else 0

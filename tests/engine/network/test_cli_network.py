@@ -123,7 +123,7 @@ def test_ctrl_c_stops_and_keeps_what_was_trained(tiny, tmp_path, monkeypatch, ca
     "argv,message",
     [
         (["train", "--data", "nowhere.bin"], "no such CIFAR-10 file"),
-        (["train", "--save", "/no/such/folder/w.npz"], "does not exist"),
+        (["train", "--save", "/no/such/folder/w.npz"], "no such folder"),
         (["train", "--epochs", "0", "--train-size", "4", "--test-size", "2"], "epochs ≥ 1"),
         (["train", "seed_convnt"], 'did you mean "seed_convnet"'),
         (["bench", "--batch-size", "1"], "--batch-size ≥ 2"),
@@ -150,3 +150,52 @@ def test_train_on_a_cifar10_binary_folder(tiny, tmp_path, capsys):
     code = tui.cli.main(["train", tiny, "--data", str(tmp_path), "--epochs", "1", "--batch-size", "8"])
     out = capsys.readouterr().out
     assert code == 0 and "24 training and 8 test images" in out
+
+
+@pytest.mark.parametrize("command", ["summary", "train", "bench"])
+def test_a_single_operation_sample_is_named_as_such(command, capsys):
+    assert tui.cli.main([command, "seed_conv"]) == 2
+    err = capsys.readouterr().err
+    assert "seed_conv.toml is a single-operation sample" in err and "needs a network sample" in err
+    assert "unknown key" not in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--epochs", "0"], "epochs ≥ 1"),
+        (["--lr", "inf"], "learning rate must be a positive number"),
+        (["--weight-decay", "nan"], "weight decay must be"),
+        (["--seed", "-1"], "seed must be a whole number ≥ 0"),
+    ],
+)
+def test_bad_training_options_are_refused_before_the_run_header(tiny, argv, message, capsys):
+    assert tui.cli.main(["train", tiny, *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and message in captured.err and captured.err.count("\n") == 1
+
+
+def test_a_batch_larger_than_the_data_is_capped_with_a_message(tiny, capsys):
+    argv = ["train", tiny, "--train-size", "10", "--test-size", "4", "--epochs", "1", "--batch-size", "100000000"]
+    assert tui.cli.main(argv) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "batch size 100,000,000 is larger than the 10 training images: using 10" in out
+
+
+def test_a_short_run_at_chance_says_it_was_too_short(tiny, capsys):
+    argv = ["train", tiny, "--train-size", "20", "--test-size", "40", "--epochs", "1", "--batch-size", "10"]
+    assert tui.cli.main(argv) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "steps are too few to learn" in out or "final test accuracy" in out
+    accuracy = float(out.split("final test accuracy: ")[1].split("%")[0])
+    if accuracy <= 15:
+        assert "2 steps are too few to learn" in out
+
+
+def test_a_diverging_run_says_so_and_keeps_finite_weights_out(tiny, tmp_path, capsys):
+    weights = tmp_path / "w.npz"
+    argv = ["train", tiny, "--train-size", "64", "--test-size", "8", "--epochs", "20", "--batch-size", "8"]
+    code = tui.cli.main([*argv, "--no-batchnorm", "--lr", "1000", "--momentum", "0.9", "--save", str(weights)])
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 2 and "training diverged" in out and "loss nan" not in out
+    assert ("weights saved" in out) == weights.exists()

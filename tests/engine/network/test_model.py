@@ -58,7 +58,8 @@ def test_a_layer_error_names_the_failing_layer_and_the_rows_before_it():
 @pytest.mark.parametrize(
     "change,expected",
     [
-        ({"op": "conv"}, 'op must be "network"'),
+        ({"op": "conv"}, "is a single-operation sample"),
+        ({"op": "convolution"}, 'op must be "network"'),
         ({"input_shap": [3, 8, 8]}, 'did you mean "input_shape"'),
         ({"input_shape": [3, 8]}, "input_shape must be [C, H, W]"),
         ({"layer": [{"type": "maxpooling", "size": 2}]}, 'did you mean "maxpool"'),

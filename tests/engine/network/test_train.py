@@ -9,7 +9,7 @@ from network_helpers import SMALL_CONVNET
 from engine.errors import CnnError
 from engine.network import Network
 from engine.network.data import Dataset
-from engine.network.train import BatchDone, EpochDone, evaluate, train
+from engine.network.train import BatchDone, Diverged, EpochDone, evaluate, train, verdict
 
 
 def tiny_set(count: int, seed: int) -> Dataset:
@@ -51,3 +51,39 @@ def test_training_refuses_data_that_does_not_fit():
     labels = np.full(8, 7)
     with pytest.raises(CnnError, match="only 5 logits"):
         next(train(network, Dataset(np.zeros((8, 3, 8, 8), np.float32), labels, ("a",)), tiny_set(4, 0)))
+
+
+def test_options_are_checked_when_train_is_called_not_at_the_first_step():
+    network = Network([3, 8, 8], SMALL_CONVNET, seed=0)
+    data = tiny_set(16, 0)
+    for options, message in (
+        ({"epochs": 0}, "epochs ≥ 1"),
+        ({"lr": float("inf")}, "learning rate"),
+        ({"lr": float("nan")}, "learning rate"),
+        ({"weight_decay": float("nan")}, "weight decay"),
+        ({"seed": -1}, "seed must be"),
+    ):
+        with pytest.raises(CnnError, match=message):
+            train(network, data, data, **options)  # no next(): the call itself refuses
+
+
+def test_a_batch_larger_than_the_data_is_cut_to_its_size():
+    network = Network([3, 8, 8], SMALL_CONVNET, seed=0)
+    records = list(train(network, tiny_set(12, 0), tiny_set(4, 1), batch_size=10_000_000))
+    steps = [r for r in records if isinstance(r, BatchDone)]
+    assert len(steps) == 1 and steps[0].batches == 1
+
+
+def test_a_diverging_run_stops_at_the_first_non_finite_loss():
+    network = Network([3, 8, 8], SMALL_CONVNET, seed=0)
+    seen = []
+    with pytest.raises(Diverged, match="training diverged at epoch 1, step .*lower the learning rate"):
+        for record in train(network, tiny_set(64, 0), tiny_set(8, 1), epochs=50, batch_size=8, lr=1000, momentum=0.9):
+            seen.append(record.loss if isinstance(record, BatchDone) else record.train_loss)
+    assert all(np.isfinite(loss) for loss in seen)
+
+
+def test_a_run_at_chance_says_why():
+    assert "too few to learn" in verdict(0.105, 10, 31)
+    assert "did not learn" in verdict(0.10, 10, 2000)
+    assert verdict(0.6, 10, 31) == ""
