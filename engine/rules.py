@@ -61,7 +61,10 @@ def batch_statistics(count: int, where: str = "") -> None:
 def _real(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise CnnError(f"{name} must be a number, got {quoted(repr(value))}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # a 400-digit integer
+        raise CnnError(f"{name} must be a number of ordinary size, got {shown(value)}") from None
 
 
 def eps(value: object, name: str = "eps") -> float:
