@@ -329,11 +329,13 @@ def parse(data: dict, where: str, folder: Path | None = None) -> Sample:
         sample.stages.append(stage)
     # A single op's own keys (a batch norm's momentum) are not the backward pass's.
     own = () if pipeline else OP_KEYS[ops[0]]
-    sample.backward = parse_backward({k: v for k, v in data.items() if k not in own}, where, shape)
+    sample.backward = parse_backward({k: v for k, v in data.items() if k not in own}, where, shape, ops)
     return sample
 
 
-def parse_backward(data: dict, where: str, output_shape: tuple[int, int, int, int]) -> BackwardSpec | None:
+def parse_backward(
+    data: dict, where: str, output_shape: tuple[int, int, int, int], ops: list[str]
+) -> BackwardSpec | None:
     """The backward keys of a sample -> BackwardSpec (None without `backward = true`).
 
     output_shape is the last stage's output (N, C, H, W): grad_output must have it, and with
@@ -382,6 +384,8 @@ def parse_backward(data: dict, where: str, output_shape: tuple[int, int, int, in
         lr = _number(data["lr"], f"{where}.lr")
         if lr <= 0:
             raise CnnError(f"{where}.lr must be a positive learning rate, got {lr}")
+        if not {"conv", "batchnorm"} & set(ops):
+            raise CnnError(f"{where}: lr has nothing to update (SGD needs a conv or batchnorm stage's parameters)")
     for key in ("momentum", "weight_decay"):
         if key in data and lr is None:
             raise CnnError(f"{where}: {key} needs lr (the SGD step's learning rate)")
