@@ -223,7 +223,7 @@ def trace_conv_backward(forward: StageTrace, dy: np.ndarray, stage: int, first: 
                 upstream=_frozen(dy[:, o]),
             )
         )
-    stages.append(StageTrace("conv_dweight", f"{forward.name}.weight", dy, dweight, tuple(steps), p))
+    stages.append(StageTrace("conv_dweight", f"{forward.name}.weight", dy, dweight, tuple(steps), p | {"x": x}))
     stage += 1
 
     if bias is not None:
@@ -284,7 +284,7 @@ def trace_conv_backward(forward: StageTrace, dy: np.ndarray, stage: int, first: 
                 products=_frozen(products),
             )
         )
-    params = p | {"padded_upstream": padded, "flipped_kernel": flipped}
+    params = p | {"x": x, "padded_upstream": padded, "flipped_kernel": flipped}
     stages.append(StageTrace("conv_dinput", _grad_name(forward, first), dy, dinput, tuple(steps), params))
     return stages
 
@@ -325,15 +325,16 @@ def trace_pool_backward(forward: StageTrace, dy: np.ndarray, stage: int, first: 
             total += g
         total /= divisor
         dinput[index] = total
-        if mode == "max":
-            if routed:
-                text = f"dx = {_listed(grads)} = {fmt(total)}   (the maximum of {len(routed)} window(s))"
-            else:
-                text = "dx = 0   (the maximum of no window)"
-        elif routed:
-            text = f"dx = ({_listed(grads)})/{divisor} = {fmt(total)}   (in {len(routed)} window(s))"
+        names = " + ".join(f"dY[{i}, {j}]" for i, j in routed)
+        if not routed:
+            text = f"dx = 0   ({'the maximum of no window' if mode == 'max' else 'in no window'})"
+        elif mode == "max":
+            values = f" = {_listed(grads)}" if len(grads) > 1 else ""
+            text = f"dx = {names}{values} = {fmt(total)}   (the maximum of {len(routed)} window(s))"
         else:
-            text = "dx = 0   (in no window)"
+            text = (
+                f"dx = ({names})/{divisor} = ({_listed(grads)})/{divisor} = {fmt(total)}   (in {len(routed)} window(s))"
+            )
         steps.append(
             PoolGradStep(
                 stage=stage,
@@ -346,7 +347,12 @@ def trace_pool_backward(forward: StageTrace, dy: np.ndarray, stage: int, first: 
                 divisor=divisor,
             )
         )
-    return [StageTrace("pool_dinput", _grad_name(forward, first), dy, dinput, tuple(steps), p)]
+    receives = np.zeros(x.shape, dtype=bool)
+    for index in routes:
+        receives[index] = True
+    params = p | {"x": x, "receives": receives}
+    # x: the pooling's input; receives: the cells some window sends gradient to, (N, C, H, W).
+    return [StageTrace("pool_dinput", _grad_name(forward, first), dy, dinput, tuple(steps), params)]
 
 
 def trace_relu_backward(forward: StageTrace, dy: np.ndarray, stage: int, first: bool) -> list[StageTrace]:
@@ -372,7 +378,7 @@ def trace_relu_backward(forward: StageTrace, dy: np.ndarray, stage: int, first: 
                 upstream=float(g),
             )
         )
-    return [StageTrace("relu_dinput", _grad_name(forward, first), dy, dinput, tuple(steps), {})]
+    return [StageTrace("relu_dinput", _grad_name(forward, first), dy, dinput, tuple(steps), {"x": x})]
 
 
 # ---------------------------------------------------------------- batch norm
@@ -462,7 +468,7 @@ def trace_batchnorm_backward(forward: StageTrace, dy: np.ndarray, stage: int, fi
                 training=training,
             )
         )
-    params = p | {"x_hat": x_hat, "mean": mean, "var": var, "dgamma": dgamma, "dbeta": dbeta}
+    params = p | {"x_hat": x_hat, "mean": mean, "var": var, "sigma": sigma, "dgamma": dgamma, "dbeta": dbeta}
     dinput_stage = StageTrace("batchnorm_dinput", _grad_name(forward, first), dy, dinput, tuple(steps), params)
     return [weight_stage, bias_stage, dinput_stage]
 
