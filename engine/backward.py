@@ -64,6 +64,8 @@ class BackwardSpec:
     """With a learning rate, one SGD step updates every parameter."""
     momentum: float = 0.0
     weight_decay: float = 0.0
+    input_gradient: bool = True
+    """False: leave out the first stage's dX (the network view's weight-gradient bridge needs none)."""
 
 
 # ---------------------------------------------------------------- step records
@@ -159,12 +161,22 @@ class SgdStep(Step):
 # ---------------------------------------------------------------- helpers
 
 
+#: A sum with more terms than this prints its first and last few around `…`, so the result stays in view.
+LONGEST_SUM = 48
+
+
+def _joined(texts: list[str]) -> str:
+    if len(texts) > LONGEST_SUM:
+        texts = texts[:6] + [f"… ({len(texts) - 8} more) …"] + texts[-2:]
+    return " + ".join(texts)
+
+
 def _listed(values) -> str:
-    return " + ".join(term(v) for v in values)
+    return _joined([term(v) for v in values])
 
 
 def _products(pairs) -> str:
-    return " + ".join(f"{term(a)}·{term(b)}" for a, b in pairs)
+    return _joined([f"{term(a)}·{term(b)}" for a, b in pairs])
 
 
 def _grad_name(forward: StageTrace, first: bool) -> str:
@@ -184,8 +196,11 @@ def _check_upstream(forward: StageTrace, dy: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- convolution
 
 
-def trace_conv_backward(forward: StageTrace, dy: np.ndarray, stage: int, first: bool) -> list[StageTrace]:
-    """dW (O, C, kh, kw), dbias (O,) when the conv has a bias, dX (N, C, H, W) from dY (N, O, H_out, W_out)."""
+def trace_conv_backward(
+    forward: StageTrace, dy: np.ndarray, stage: int, first: bool, need_dx: bool = True
+) -> list[StageTrace]:
+    """dW (O, C, kh, kw), dbias (O,) when the conv has a bias, dX (N, C, H, W) unless need_dx is False,
+    from dY (N, O, H_out, W_out)."""
     dy = _check_upstream(forward, dy)
     x, p = forward.input, forward.params
     weight, bias = p["kernel"], p["bias"]
@@ -193,7 +208,7 @@ def trace_conv_backward(forward: StageTrace, dy: np.ndarray, stage: int, first: 
     n_batch, channels, height, width = x.shape
     filters, _, kh, kw = weight.shape
     h_out, w_out = dy.shape[2:]
-    check_steps(weight.size + filters + x.size, "this convolution's backward")
+    check_steps(weight.size + filters + (x.size if need_dx else 0), "this convolution's backward")
     stages = []
 
     # dW: tap (a, b) reads the input at a strided grid of positions, one per output element.
@@ -248,6 +263,8 @@ def trace_conv_backward(forward: StageTrace, dy: np.ndarray, stage: int, first: 
             )
         stages.append(StageTrace("conv_dbias", f"{forward.name}.bias", dy, dbias, tuple(steps), p))
         stage += 1
+    if not need_dx:
+        return stages
 
     # dX: the full correlation of dY (spread by the stride, padded by d·(k − 1) − padding) with the
     # flipped kernel; dY entries that land outside only ever read padding and never reach dX.
@@ -599,7 +616,9 @@ def trace_backward(forward: Trace, spec: BackwardSpec) -> Trace:
         dy = np.ones_like(output)
     gradients: dict[str, np.ndarray] = {}
     for number in range(len(forward.stages) - 1, -1, -1):
-        made = BACKWARD_TRACERS[forward.stages[number].op](forward.stages[number], dy, len(stages), number == 0)
+        op = forward.stages[number].op
+        options = {"need_dx": False} if number == 0 and op == "conv" and not spec.input_gradient else {}
+        made = BACKWARD_TRACERS[op](forward.stages[number], dy, len(stages), number == 0, **options)
         stages.extend(made)
         for stage in made:
             gradients[stage.name] = stage.output

@@ -9,6 +9,7 @@ import time
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.tui.conftest import make_app
@@ -205,3 +206,44 @@ def test_stepping_the_5x5_backward_in_tmux_shows_dw():
         tmux("send-keys", "-t", "a", "q")
     finally:
         subprocess.run(["tmux", "-L", server, "kill-server"], capture_output=True)
+
+
+async def test_network_view_opens_a_conv_weights_gradient():
+    """d on conv2 (filter 5) steps dW[5, 0] after one training batch; every tap equals the batch path's
+    float32 dW of the whole network's backward (cross-entropy on the view's batch and labels)."""
+    from engine import samples
+    from engine.backward import gradients
+    from engine.network.loss import cross_entropy
+    from tui.app import CnnApp
+    from tui.screens.network import BridgeScreen, NetworkScreen
+
+    app = CnnApp(None, network=samples.resolve("seed_convnet"), theme="cnn-dark")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, NetworkScreen)
+        await pilot.press("d")  # on the input: only a notification
+        assert app.screen is screen
+        await pilot.press(*["down"] * 5)
+        assert screen.current.name == "conv2"
+        screen.channel = 5
+        await pilot.press("d")
+        for _ in range(600):
+            if isinstance(app.screen, BridgeScreen):
+                break
+            await pilot.pause(0.05)
+        bridge = app.screen
+        assert isinstance(bridge, BridgeScreen)
+        assert [stage.op for stage in bridge.trace.stages] == ["conv", "conv_dweight"]
+        step = bridge.trace[bridge.index]
+        assert bridge.stage_number == 1 and step.out_index == (0, 0, 0, 0)
+        assert "float32" in str(bridge.query_one("#bridge-values").render())
+        # The whole network's backward, float32, on the same batch.
+        network = screen.network
+        kept = {key: value.copy() for key, value in network.state.items()}
+        _, dlogits = cross_entropy(network.forward(screen.x, training=True), screen.labels)
+        expected = network.backward(dlogits)["conv2.weight"][5, 0]
+        network.state.update(kept)
+        np.testing.assert_allclose(gradients(bridge.trace)["conv2.weight"][0, 0], expected, rtol=1e-4, atol=1e-7)
+        assert bridge.link.batch_value == pytest.approx(float(expected[0, 0]), rel=1e-6)
+        await pilot.press("escape")
+        assert app.screen is screen
