@@ -195,3 +195,15 @@ def test_trace_text_prints_backward_steps(capsys):
     assert "dbias = Σ dY = 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 = 9" in out
     assert main(["trace", "seed_block_backward", "--format", "markdown"]) == 0
     assert "conv.weight updated by SGD" in capsys.readouterr().out
+
+
+def test_edits_keep_the_backward_pass():
+    from engine import edits
+
+    sample = samples.load(samples.resolve("seed_conv_backward"))
+    edited = edits.set_cell(sample, "input", (0, 0, 0, 0), "3")  # 1 -> 3 under tap (0, 0) only
+    assert gradients(edited.trace())["conv.weight"][0, 0, 0, 0] == 10
+    pooled = samples.load(samples.resolve("max_pool_backward"))
+    grown = edits.resize(pooled, "input", "rows", 2)  # the output grows: grad_output no longer fits
+    with pytest.raises(CnnError, match="grad_output has shape"):
+        grown.trace()
