@@ -1,5 +1,5 @@
 """The backward pass against PyTorch autograd live, in the same process (needs torch: see the README's
-live-parity command). test_backward.py holds it to torch's stored numbers everywhere."""
+live-parity command). test_backward_trace.py holds it to torch's stored numbers everywhere."""
 
 from __future__ import annotations
 
