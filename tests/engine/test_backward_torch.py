@@ -18,7 +18,7 @@ from make_backward_golden import torch_reference  # noqa: E402  (imports torch)
 
 
 def close(a, b):
-    np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-10)  # atol: sums that are 0 exactly leave ~1e-12 of float dust
 
 
 @settings(max_examples=80, deadline=None)
