@@ -167,3 +167,29 @@ def _eval_input(sample: samples.Sample, number: int) -> np.ndarray:
 
     forward = trace_stages(sample.input, [(s.op, s.name, s.params) for s in sample.stages])
     return forward.stages[number].input.transpose(0, 2, 3, 1)
+
+
+def ties_are_safe(sample: samples.Sample) -> bool:
+    """False when a max-pooling window's maximum is shared, or nearly, by values that are not exact.
+
+    Which tap wins a tie decides where the gradient goes. Integer inputs and ReLU's zeros tie
+    exactly in every implementation; a tie between two computed values (or a near-tie) may be
+    broken by the last bit, which differs with the order of a sum: such a case tests rounding,
+    not the backward pass.
+    """
+    from engine.trace import PoolStep, trace_stages
+
+    forward = trace_stages(sample.input, [(s.op, s.name, s.params) for s in sample.stages])
+    for number, stage in enumerate(forward.stages):
+        if stage.op != "pool" or stage.params["mode"] != "max":
+            continue
+        for step in stage.steps:
+            assert isinstance(step, PoolStep)
+            values = np.sort(step.values.reshape(-1))[::-1]
+            if len(values) < 2 or not np.isfinite(values[1]):
+                continue
+            best, runner_up = values[0], values[1]
+            exact = number == 0 or best == 0
+            if best - runner_up <= 1e-9 * max(1.0, abs(best)) and not (best == runner_up and exact):
+                return False
+    return True
