@@ -93,8 +93,9 @@ class WeightGradPanel(BackwardPanel):
         filters, channels = self.stage.output.shape[:2]
         yield column("input x", grids(batch, "input", "image {}"), "inputs")
         yield column("dY", grids(batch, "upstream", "image {}"), "upstream")
-        yield column("x·dY", grids(batch, "products", "image {}", indices=False), "products")
+        # The gradient before the products: on a narrow terminal the grid being filled stays in view.
         yield column("dW", grids(channels, "output", "channel {}"), "outputs")
+        yield column("x·dY", grids(batch, "products", "image {}", indices=False), "products")
 
     def compose_notes(self) -> ComposeResult:
         yield Static(
@@ -127,7 +128,7 @@ class WeightGradPanel(BackwardPanel):
         channels = x.shape[1]
         self.set_title(0, "input x" + (f", channel {c}" if channels > 1 else ""))
         self.set_title(1, "dY" + (f", filter {o}" if self.stage.output.shape[0] > 1 else ""))
-        self.set_title(3, f"dW, filter {o}" if self.stage.output.shape[0] > 1 else "dW")
+        self.set_title(2, f"dW, filter {o}" if self.stage.output.shape[0] > 1 else "dW")
 
 
 class InputGradPanel(BackwardPanel):
@@ -138,8 +139,8 @@ class InputGradPanel(BackwardPanel):
         channels = self.stage.output.shape[1]
         yield column("flipped kernel", grids(filters, "kernel", "filter {}", indices=False), "kernels")
         yield column("padded dY", grids(filters, "upstream", "filter {}"), "upstream")
-        yield column("products", grids(filters, "products", "filter {}", indices=False), "products")
         yield column("dX", grids(channels, "output", "channel {}"), "outputs")
+        yield column("products", grids(filters, "products", "filter {}", indices=False), "products")
 
     def compose_notes(self) -> ComposeResult:
         p = self.stage.params
@@ -172,7 +173,7 @@ class InputGradPanel(BackwardPanel):
         self.set_title(0, "flipped kernel" + (f", channel {c}" if channels > 1 else ""))
         if self.stage.output.shape[0] > 1:
             self.set_title(1, f"padded dY, image {n}")
-            self.set_title(3, f"dX, image {n}")
+            self.set_title(2, f"dX, image {n}")
 
 
 class SumPanel(BackwardPanel):
