@@ -181,10 +181,11 @@ class SumPanel(BackwardPanel):
 
     def compose_grids(self) -> ComposeResult:
         batch = self.stage.input.shape[0]
+        # The (short) vector being filled first: the batch of dY maps may run past a narrow terminal.
+        yield column(f"d{self.stage.name}", [MatrixGrid(indices=True, classes="output")], "outputs")
         yield column("dY", [Horizontal(*grids(batch, "upstream", "#{}"), classes="batch")], "upstream")
         if self.stage.op == "batchnorm_dweight":
             yield column("x̂", [Horizontal(*grids(batch, "x-hat", "#{}"), classes="batch")], "x-hat")
-        yield column(f"d{self.stage.name}", [MatrixGrid(indices=True, classes="output")], "outputs")
 
     DEFAULT_CSS = """
     SumPanel .batch { width: auto; height: auto; }
@@ -201,11 +202,13 @@ class SumPanel(BackwardPanel):
         for n, grid in enumerate(self.query("MatrixGrid.x-hat").results(MatrixGrid)):
             grid.show(self.stage.params["x_hat"][n, k])
         filled = written_up_to(self.stage.output.shape, local_index)[None, :]
-        self.query_one("MatrixGrid.output", MatrixGrid).show(self.stage.output[None, :], filled=filled, current=(0, k))
+        target = self.query_one("MatrixGrid.output", MatrixGrid)
+        target.show(self.stage.output[None, :], filled=filled, current=(0, k))
+        self.keep_in_view(target, (0,), (k,))
         word = "filter" if self.stage.op == "conv_dbias" else "channel"
-        self.set_title(0, f"dY, {word} {k}, every image")
+        self.set_title(1, f"dY, {word} {k}, every image")
         if self.stage.op == "batchnorm_dweight":
-            self.set_title(1, f"x̂, channel {k}")
+            self.set_title(2, f"x̂, channel {k}")
 
 
 class PoolGradPanel(BackwardPanel):
@@ -250,15 +253,14 @@ class PoolGradPanel(BackwardPanel):
             current=(h, w),
             counted=p["receives"][n, c] if p["mode"] == "max" else None,
         )
-        self.keep_in_view(source, (h,), (w,))
         routed = np.zeros(self.stage.input.shape[2:], dtype=bool)
         for i, j in step.routed:
             routed[i, j] = True
         self.query_one("MatrixGrid.upstream", MatrixGrid).show(self.stage.input[n, c], counted=routed)
         filled = written_up_to(self.stage.output.shape, local_index)
-        self.query_one("MatrixGrid.output", MatrixGrid).show(
-            self.stage.output[n, c], filled=filled[n, c], current=(h, w)
-        )
+        target = self.query_one("MatrixGrid.output", MatrixGrid)
+        target.show(self.stage.output[n, c], filled=filled[n, c], current=(h, w))
+        self.keep_in_view(target, (h,), (w,))  # the cell being filled (x's same cell is left of it)
         where = ", ".join(
             ([f"image {n}"] if self.stage.output.shape[0] > 1 else [])
             + ([f"channel {c}"] if self.stage.output.shape[1] > 1 else [])
