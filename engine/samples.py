@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from engine import rules
+from engine.backward import LOSSES, BackwardSpec, trace_backward
 from engine.errors import CnnError, quoted, shown, suggest
 from engine.files import user_path, write_atomic
 from engine.limits import (
@@ -44,6 +45,8 @@ OP_KEYS = {
     "relu": (),
 }
 TOP_KEYS = ("title", "description", "op", "input")
+#: The backward pass's keys (see parse_backward).
+BACKWARD_KEYS = ("backward", "grad_output", "loss", "labels", "lr", "momentum", "weight_decay")
 MATRIX_SUFFIXES = (".csv", ".txt", ".npy")
 DEFAULT_SAMPLE = "seed_conv"
 
@@ -91,11 +94,15 @@ class Sample:
     description: str = ""
     input_rank: int = 4
     path: Path | None = None
+    backward: BackwardSpec | None = None
+    """With `backward = true`: the backward pass's upstream gradient or loss, and the SGD step."""
 
     def trace(self) -> Trace:
-        """The step-by-step trace through every stage; CnnError when a result overflows float64."""
+        """The step-by-step trace through every stage (then the backward stages, when asked for);
+        CnnError when a result overflows float64."""
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, in words
-            trace = trace_stages(self.input, [(s.op, s.name, s.params) for s in self.stages])
+            forward = trace_stages(self.input, [(s.op, s.name, s.params) for s in self.stages])
+            trace = forward if self.backward is None else trace_backward(forward, self.backward)
         for stage in trace.stages:
             if not np.all(np.isfinite(stage.output)):
                 raise CnnError(
@@ -379,7 +386,7 @@ def parse(data: dict, where: str, folder: Path | None = None) -> Sample:
         if item not in OPS:
             raise CnnError(f"{where}: unknown op {shown(item)}{suggest(str(item), OPS)}; valid ops: {', '.join(OPS)}")
     pipeline = isinstance(op, list)
-    allowed = TOP_KEYS + (("stage",) if pipeline else OP_KEYS[ops[0]])
+    allowed = TOP_KEYS + BACKWARD_KEYS + (("stage",) if pipeline else OP_KEYS[ops[0]])
     _check_keys(data, allowed, where)
     title = data.get("title", "")
     if not isinstance(title, str) or not title.strip():
@@ -413,7 +420,94 @@ def parse(data: dict, where: str, folder: Path | None = None) -> Sample:
         shape = stage_output_shape(stage, shape, place)
         sample.stages.append(stage)
     check_work(sample, where)
+    # A single op's own keys (a batch norm's momentum) are not the backward pass's.
+    own = () if pipeline else OP_KEYS[ops[0]]
+    sample.backward = parse_backward({k: v for k, v in data.items() if k not in own}, where, shape, ops)
     return sample
+
+
+def parse_backward(
+    data: dict, where: str, output_shape: tuple[int, int, int, int], ops: list[str]
+) -> BackwardSpec | None:
+    """The backward keys of a sample -> BackwardSpec (None without `backward = true`).
+
+    output_shape is the last stage's output (N, C, H, W): grad_output must have it, and with
+    `loss = "cross_entropy"` each image's C·H·W outputs are its class scores.
+    """
+    backward = data.get("backward", False)
+    if not isinstance(backward, bool):
+        raise CnnError(f"{where}.backward must be true or false, got {quoted(backward)}")
+    given = [key for key in BACKWARD_KEYS[1:] if key in data]
+    if not backward:
+        if given:
+            raise CnnError(f"{where}: {given[0]} needs backward = true")
+        return None
+    grad_output = None
+    if "grad_output" in data:
+        if "loss" in data:
+            raise CnnError(f"{where}: give either grad_output or loss, not both (the loss makes the gradient)")
+        array = matrix(data["grad_output"], f"{where}.grad_output", (2, 3, 4))
+        if _as_nchw(array).shape != output_shape:
+            raise CnnError(
+                f"{where}.grad_output must have the last stage's output shape {list(output_shape)} "
+                f"(N, C, H, W; leading 1s may be left out), got {list(array.shape)}"
+            )
+        grad_output = _as_nchw(array)
+    loss = data.get("loss")
+    labels: tuple[int, ...] = ()
+    if loss is not None:
+        if loss not in LOSSES:
+            raise CnnError(f"{where}.loss must be {' or '.join(map(quoted, LOSSES))}, got {quoted(loss)}")
+        if "labels" not in data:
+            raise CnnError(f"{where}: loss = {quoted(loss)} needs labels = [...] (one class index per image)")
+        raw = data["labels"]
+        classes = int(np.prod(output_shape[1:]))
+        if not isinstance(raw, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in raw):
+            raise CnnError(f"{where}.labels must be a list of class indices 0..{classes - 1}, got {quoted(raw)}")
+        if len(raw) != output_shape[0]:
+            raise CnnError(f"{where}.labels needs one class index per image ({output_shape[0]}), got {len(raw)}")
+        for label in raw:
+            if not 0 <= label < classes:
+                raise CnnError(f"{where}.labels: {label} is not a class index 0..{classes - 1}")
+        labels = tuple(raw)
+    elif "labels" in data:
+        raise CnnError(f'{where}: labels needs loss = "cross_entropy"')
+    lr = None
+    if "lr" in data:
+        lr = _number(data["lr"], f"{where}.lr")
+        if lr <= 0:
+            raise CnnError(f"{where}.lr must be a positive learning rate, got {lr}")
+        if not {"conv", "batchnorm"} & set(ops):
+            raise CnnError(f"{where}: lr has nothing to update (SGD needs a conv or batchnorm stage's parameters)")
+    for key in ("momentum", "weight_decay"):
+        if key in data and lr is None:
+            raise CnnError(f"{where}: {key} needs lr (the SGD step's learning rate)")
+    momentum = _number(data.get("momentum", 0.0), f"{where}.momentum")
+    if not 0 <= momentum < 1:
+        raise CnnError(f"{where}.momentum must be in [0, 1), got {momentum}")
+    weight_decay = _number(data.get("weight_decay", 0.0), f"{where}.weight_decay")
+    if weight_decay < 0:
+        raise CnnError(f"{where}.weight_decay must be 0 or more, got {weight_decay}")
+    return BackwardSpec(grad_output, loss, labels, lr, momentum, weight_decay)
+
+
+def backward_lines(spec: BackwardSpec | None, rank: int) -> list[str]:
+    """The backward keys as TOML lines (grad_output written with the input's rank)."""
+    if spec is None:
+        return []
+    lines = ["backward = true"]
+    if spec.grad_output is not None:
+        written = spec.grad_output.reshape(spec.grad_output.shape[4 - rank :])
+        lines.append(f"grad_output = {_toml_matrix(written)}")
+    if spec.loss is not None:
+        lines += [f"loss = {_toml_value(spec.loss)}", f"labels = {_toml_value(list(spec.labels))}"]
+    if spec.lr is not None:
+        lines.append(f"lr = {_toml_value(spec.lr)}")
+        if spec.momentum:
+            lines.append(f"momentum = {_toml_value(spec.momentum)}")
+        if spec.weight_decay:
+            lines.append(f"weight_decay = {_toml_value(spec.weight_decay)}")
+    return lines
 
 
 def read_toml(path: str | os.PathLike) -> dict:
@@ -534,6 +628,7 @@ def dumps(sample: Sample) -> str:
     lines.append(f"op = {_toml_value(ops if sample.is_pipeline else ops[0])}")
     shown_input = sample.input.reshape(sample.input.shape[4 - sample.input_rank :])
     lines.append(f"input = {_toml_matrix(shown_input)}")
+    lines += backward_lines(sample.backward, sample.input_rank)
 
     def write_table(stage: Stage) -> None:
         for key, value in stage_table(stage).items():

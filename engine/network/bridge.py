@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import CnnError
-from engine.network.model import BatchNorm, Conv, Layer, Pool
+from engine.network.model import BatchNorm, Conv, Layer, Network, Pool
 from engine.samples import Sample, Stage, validate
 from engine.shapes import MAX_STEPS, output_size, window_span
 from engine.trace import batchnorm_steps
@@ -179,3 +179,59 @@ def bridge(
     if isinstance(layer, BatchNorm) and np.ndim(layer_input) == 4:
         return batchnorm_channel(layer, layer_input, state, output, n, c, i, j)
     raise CnnError(f"{layer.name} ({layer.op}) has no step-by-step view: choose a conv, pooling or batch-norm layer")
+
+
+# ---------------------------------------------------------------- backward: a weight's gradient
+
+
+def weight_gradient(
+    network: Network, images: np.ndarray, labels: np.ndarray, layer: Conv, o: int, c: int, tap: tuple[int, int] = (0, 0)
+) -> Bridge:
+    """dW[o, c] of a conv layer after one training batch (cross-entropy on images (N, C, H, W), labels (N,)).
+
+    The batch path runs the batch forward and backward (float32) down to the layer; the Sample holds
+    the layer's input channel c over the whole batch, filter o's slice for that channel and, as
+    grad_output, the dY the batch path found at filter o's map, so that its backward trace steps
+    dW[o, c, a, b] for every tap in float64. Its step is the one for `tap`. The running statistics
+    are restored afterwards: nothing about the network changes.
+    """
+    from engine.backward import BackwardSpec
+    from engine.network.loss import cross_entropy
+
+    kept = {key: value.copy() for key, value in network.state.items() if ".running_" in key}
+    try:
+        _, acts = network.forward(images, training=True, activations=True)
+        index = network.layers.index(layer)
+        logits = acts[network.layers[-1].name]
+        _, dout = cross_entropy(logits, np.asarray(labels))
+        dout = dout.astype(network.dtype)
+        for number, cache in reversed(network._run):
+            if number == index:
+                _, grads = layer.backward(network.state, dout, cache, False)
+                break
+            dout, _ = network.layers[number].backward(network.state, dout, cache, True)
+    finally:
+        for key, value in kept.items():
+            network.state[key][...] = value
+    layer_input = images if index == 0 else acts[network.layers[index - 1].name]
+    upstream = np.asarray(dout, np.float64).transpose(0, 3, 1, 2)[:, o : o + 1]  # NHWC -> (N, 1, H', W')
+    weight = np.asarray(network.state[layer.key("weight")][o : o + 1, c : c + 1], np.float64)
+    params = {"weight": weight, "bias": None, "stride": layer.stride, "padding": layer.padding}
+    params["dilation"] = layer.dilation
+    where = f"{layer.name} · dW[{o}, {c}] · batch of {len(images)}"
+    sample = Sample(
+        title=f"{where}: the gradient of filter {o}, input channel {c}, after one training batch",
+        input=np.asarray(layer_input, np.float64)[:, c : c + 1],
+        stages=[Stage("conv", layer.name, params)],
+        description="loss.backward() of one cross-entropy batch, from the batch path's dY at this layer.",
+        backward=BackwardSpec(grad_output=upstream, input_gradient=False),
+    )
+    validate(sample, "")
+    n, _, h_out, w_out = upstream.shape
+    kw = weight.shape[3]
+    batch_value = float(grads[layer.key("weight")][o, c, tap[0], tap[1]])
+    note = (
+        f"the forward steps use input channel {c} only (the stepped dW needs no other); "
+        "dY comes from the batch path's backward through the layers above"
+    )
+    return Bridge(sample, n * h_out * w_out + tap[0] * kw + tap[1], batch_value, where, note)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from engine import samples
+from engine.backward import forward_output, gradients, is_backward, updated
 from engine.numbers import fmt
 from engine.trace import BatchNormStep, StageTrace, Step, Trace, WindowStep
 
@@ -39,9 +40,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def position(step: Step) -> str:
-    """'(i, j)' for one image and channel, else 'n=0 c=1 (i, j)'; 'c=0' for per-channel steps."""
+def position(step: Step, stage: StageTrace | None = None) -> str:
+    """'(i, j)' for one image and channel, else 'n=0 c=1 (i, j)'; 'c=0' for per-channel steps;
+    a parameter's element as '[o, c, a, b]' (its gradient, its SGD update)."""
     index = step.out_index
+    if stage is not None and stage.op in ("conv_dweight", "conv_dbias", "sgd"):
+        return "[" + ", ".join(map(str, index)) + "]"
     if len(index) == 1:
         return f"c={index[0]}"
     n, c, i, j = index
@@ -80,6 +84,11 @@ def to_json(sample: samples.Sample, trace: Trace) -> dict:
         if isinstance(step, BatchNormStep):
             record["phase"] = step.phase
         steps.append(record)
+    backward = {}
+    if any(is_backward(s) for s in trace.stages):
+        backward["gradients"] = {name: array.tolist() for name, array in gradients(trace).items()}
+        if updated(trace):
+            backward["updated"] = {name: array.tolist() for name, array in updated(trace).items()}
     return {
         "title": sample.title,
         "stages": [
@@ -94,8 +103,8 @@ def to_json(sample: samples.Sample, trace: Trace) -> dict:
             for s in trace.stages
         ],
         "steps": steps,
-        "output": trace.output.tolist(),
-    }
+        "output": forward_output(trace).tolist(),
+    } | backward
 
 
 def json_text(document: dict) -> str:
@@ -114,15 +123,30 @@ def json_text(document: dict) -> str:
 def _maps(stage: StageTrace) -> list[tuple[str, np.ndarray]]:
     """The output as labelled 2-D maps: one per (image, channel)."""
     out = stage.output
+    if out.ndim == 1:
+        return [("", out[None, :])]
+    if stage.op in ("conv_dweight", "sgd") and out.ndim == 4:
+        return [(f"filter {o} channel {c}", out[o, c]) for o in range(out.shape[0]) for c in range(out.shape[1])]
     if out.shape[:2] == (1, 1):
         return [("", out[0, 0])]
     return [(f"n={n} c={c}", out[n, c]) for n in range(out.shape[0]) for c in range(out.shape[1])]
+
+
+def _map_title(stage: StageTrace) -> str:
+    if stage.op == "sgd":
+        return f"{stage.name} after the SGD step"
+    return f"d{stage.name}" if is_backward(stage) else f"{stage.name} output"
 
 
 def _heading(stage: StageTrace, number: int, total: int) -> str:
     shapes = f"{'×'.join(map(str, stage.input.shape))} → {'×'.join(map(str, stage.output.shape))} (N×C×H×W)"
     prefix = f"Stage {number + 1} of {total}: " if total > 1 else ""
     name = stage.name if stage.name == stage.op else f"{stage.name} ({stage.op})"
+    if is_backward(stage):
+        what = "updated by SGD" if stage.op == "sgd" else "gradient"
+        arrow = "" if stage.op == "sgd" else "← "
+        shapes = f"{arrow}{'×'.join(map(str, stage.output.shape))}"
+        name = f"{stage.name} {what} ({stage.op})"
     return f"{prefix}{name}, {shapes}"
 
 
@@ -143,7 +167,7 @@ def print_text(sample: samples.Sample, trace: Trace, console: Console) -> None:
             console.print(f"  {label} = {formula}", highlight=False)
         rows = []
         for step in stage.steps:
-            cells = [str(trace.stage_starts[number] + step.index + 1), position(step)]
+            cells = [str(trace.stage_starts[number] + step.index + 1), position(step, stage)]
             if stage.op == "batchnorm":
                 cells.append(_phase(step))
             rows.append([*cells, step.text])
@@ -152,7 +176,7 @@ def print_text(sample: samples.Sample, trace: Trace, console: Console) -> None:
         rule = "─" * (widths[0] + 2) + "".join("┼" + "─" * (w + 2) for w in widths[1:]) + "┼" + "─" * 13 + "\n"
         console.file.write(_row(headers, widths) + rule + "".join(_row(row, widths) for row in rows))
         for label, grid in _maps(stage):
-            console.print(f"[bold]{escape(stage.name)} output {label}".rstrip() + "[/bold]")
+            console.print(f"[bold]{escape(_map_title(stage))} {label}".rstrip() + "[/bold]")
             cells = [[fmt(v) for v in row] for row in grid]
             width = max(len(c) for row in cells for c in row)
             console.file.write("".join(" " + "  ".join(c.rjust(width) for c in row) + " \n" for row in cells))
@@ -173,10 +197,12 @@ def to_markdown(sample: samples.Sample, trace: Trace) -> str:
         for step in stage.steps:
             phase = f"{_phase(step)}: " if _phase(step) else ""
             text = step.text.replace("|", "\\|")
-            lines.append(f"| {trace.stage_starts[number] + step.index + 1} | {position(step)} | {phase}`{text}` |")
+            lines.append(
+                f"| {trace.stage_starts[number] + step.index + 1} | {position(step, stage)} | {phase}`{text}` |"
+            )
         lines.append("")
         for label, grid in _maps(stage):
-            lines += [f"**{stage.name} output {label}".rstrip() + "**", ""]
+            lines += [f"**{_map_title(stage)} {label}".rstrip() + "**", ""]
             lines.append("| " + " | ".join(f"j={j}" for j in range(grid.shape[1])) + " |")
             lines.append("|" + "---:|" * grid.shape[1])
             for row in grid:

@@ -28,7 +28,7 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Static
 
 from engine.errors import CnnError
 from engine.network import load
-from engine.network.bridge import Bridge, bridge
+from engine.network.bridge import Bridge, bridge, weight_gradient
 from engine.network.data import synthetic
 from engine.network.model import BatchNorm, Conv, Layer, LayerError, Linear, Network, Pool
 from engine.numbers import fmt
@@ -178,6 +178,12 @@ class NetworkScreen(Screen):
         ),
         Binding("enter,z", "zoom", "Enlarge", key_display="⏎", tooltip="Enlarge the channel / back to thumbnails"),
         Binding("s", "step", "Step through", tooltip="Open the stepper on the chosen cell's computation"),
+        Binding(
+            "d",
+            "gradient",
+            "dW",
+            tooltip="Step through the chosen conv filter's weight gradient after one training batch",
+        ),
         Binding("b", "statistics", "BN stats", tooltip="Batch-norm statistics of every channel (bn layers)"),
         Binding("v", "toggle_table", "Table", show=False, tooltip="Hide / show the layer table"),
         Binding("r", "train", "Train", tooltip="Train the network live (loss, accuracy, feature maps)"),
@@ -705,6 +711,19 @@ class NetworkScreen(Screen):
             return
         try:
             link = self.bridge()
+        except CnnError as error:
+            self.notify(str(error), title="Nothing to step through here", severity="warning", timeout=6)
+            return
+        self.app.push_screen(BridgeScreen(link))
+
+    def action_gradient(self) -> None:
+        """The backward counterpart of `s`: dW of the chosen filter (input channel 0) after one training batch."""
+        layer = self.current
+        if self.network is None or not isinstance(layer, Conv):
+            self.notify("choose a conv layer (conv1, conv2): d steps its weight gradient", severity="warning")
+            return
+        try:
+            link = weight_gradient(self.network, self.x, self.labels, layer, self.channel, 0)
         except CnnError as error:
             self.notify(str(error), title="Nothing to step through here", severity="warning", timeout=6)
             return

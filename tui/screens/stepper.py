@@ -18,9 +18,11 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, Static
 
+from engine.backward import is_backward
 from engine.edits import History
 from engine.samples import Sample
 from engine.trace import BatchNormStep, Step, Trace
+from tui.screens.backward import BACKWARD_PANELS, stage_label
 from tui.screens.batchnorm import BatchNormPanel
 from tui.screens.conv import ConvPanel
 from tui.screens.dialogs import GoToDialog
@@ -36,6 +38,7 @@ PANELS: dict[str, type[StagePanel]] = {
     "pool": PoolPanel,
     "batchnorm": BatchNormPanel,
     "relu": ReluPanel,
+    **BACKWARD_PANELS,
 }
 
 #: Autoplay speeds in steps per second, slowest first.
@@ -258,7 +261,9 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
             self.stage_number = number
             self.query_one(ContentSwitcher).current = f"stage-{number}"
             self.panel.fit(self.largest_density)
-            self.query_one(StageBar).show([s.name for s in self.trace.stages], number)
+            stages = self.trace.stages
+            backward_from = next((k for k, s in enumerate(stages) if is_backward(s)), len(stages))
+            self.query_one(StageBar).show([stage_label(s) for s in stages], number, backward_from)
         self.panel.show(self.local_index)
         self._show_status()
         if self.editing:
@@ -269,12 +274,12 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         stage = stages[self.stage_index]
         step_text = f"step {self.index + 1} of {len(self.trace)}"
         if len(stages) > 1:
-            step_text += f" ({stage.name} {self.local_index + 1} of {len(stage)})"
+            step_text += f" ({stage_label(stage)} {self.local_index + 1} of {len(stage)})"
         play = f"▶ {SPEEDS[self.speed]:g} steps/s" if self.playing else ""
         panel = self.panel
         self.query_one(StatusLine).show(
             [
-                f"stage {self.stage_index + 1}/{len(stages)} {stage.name}" if len(stages) > 1 else stage.name,
+                f"stage {self.stage_index + 1}/{len(stages)} {stage_label(stage)}" if len(stages) > 1 else stage.name,
                 step_text,
                 panel.position(),
                 panel.size_formula(),

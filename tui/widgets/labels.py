@@ -10,7 +10,9 @@ from textual.widgets import Static
 
 
 class StageBar(Widget):
-    """The pipeline as `conv → batchnorm → relu → pool`, the current stage reversed."""
+    """The pipeline as `conv → batchnorm → relu → pool`, the current stage reversed; backward stages
+    (named `dNAME`, `sgd NAME`) follow in the other direction: `pool ← dlogits ← dpool.input`.
+    When the bar is wider than the widget, stages before the current one give way to `…`."""
 
     COMPONENT_CLASSES = {"stage-bar--current"}
     DEFAULT_CSS = """
@@ -22,18 +24,32 @@ class StageBar(Widget):
         super().__init__(id=id)
         self.names: tuple[str, ...] = ()
         self.current = 0
+        self.backward_from = 1 << 30
+        """Index of the first backward stage (drawn after a left arrow)."""
 
-    def show(self, names: Sequence[str], current: int) -> None:
+    def show(self, names: Sequence[str], current: int, backward_from: int | None = None) -> None:
         self.names, self.current = tuple(names), current
+        self.backward_from = len(self.names) if backward_from is None else backward_from
         self.refresh()
 
     def render(self) -> Text:
         current_style = self.get_component_rich_style("stage-bar--current", partial=True)
-        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        parts = []
         for number, name in enumerate(self.names):
-            if number:
-                text.append(" → ")
-            text.append(f" {number + 1} {name} ", current_style if number == self.current else "")
+            separator = " ← " if number >= self.backward_from else " → " if number else ""
+            parts.append((separator, f" {number + 1} {name} "))
+        first = 0
+        width = self.size.width or 10_000
+        while first < self.current and 2 + sum(len(a) + len(b) for a, b in parts[first:]) > width:
+            first += 1
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        if first:
+            text.append("… ")
+        for number, (separator, label) in enumerate(parts[first:], first):
+            text.append(separator if number > first else separator.replace(" → ", ""))
+            text.append(label, current_style if number == self.current else "")
+        if self.size.width and text.cell_len > self.size.width:
+            text.truncate(self.size.width, overflow="ellipsis")
         return text
 
 

@@ -255,6 +255,11 @@ class MatrixGrid(Widget):
         return self._current
 
     @property
+    def counted_cells(self) -> set[Cell]:
+        """The cells drawn as counted (underlined), (row, col)."""
+        return set() if self._counted is None else {(int(r), int(c)) for r, c in zip(*np.nonzero(self._counted))}
+
+    @property
     def marked(self) -> Cell | None:
         return self._marked
 
