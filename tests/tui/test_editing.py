@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 
 import numpy as np
@@ -455,3 +456,62 @@ async def test_random_input_preset_is_seeded_and_differs_each_time():
         await pilot.press("e", "i")
         await choose(pilot, again, "random integers")
         assert np.array_equal(stepper(again).sample.input, first)
+
+
+@pytest.mark.parametrize(
+    ("name", "keys", "channel"),
+    [
+        ("seed_batchnorm", ["e", "left_square_bracket"], 0),  # one channel: [ stays on it
+        ("batchnorm_channels", ["e", "right_square_bracket"], 1),
+        ("seed_pipeline", ["tab", "e", "right_square_bracket"], 1),
+    ],
+)
+async def test_brackets_on_a_batch_norm_view_show_the_other_channel(name, keys, channel):
+    app = make_app(name)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*keys)
+        step = stepper(app).panel.step
+        assert step.channel == channel and step.phase == "mean" and step.out_index[2:] == (0, 0)
+
+
+async def test_batch_norm_mode_key_in_the_pipeline_redraws_the_vectors():
+    app = make_app("seed_pipeline")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("tab", "e", "m")
+        await pilot.pause()
+        assert stepper(app).sample.stages[1].params["training"] is False
+        assert stepper(app).panel.query_one("MatrixGrid.gamma").rows_text() == [["1", "1"]]
+        await pilot.press("m")
+        await pilot.pause()
+        assert stepper(app).sample.stages[1].params["training"] is True
+
+
+async def test_stepping_while_the_panels_are_rebuilt_waits_for_the_rebuild():
+    """An autoplay tick (index += 1) that lands while an edit replaces the panels draws nothing."""
+    app = make_app("seed_pipeline")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("tab", "e")
+        screen = stepper(app)
+        sample = screen.sample
+        toggled = samples.load(samples.resolve("seed_pipeline"))
+        toggled.stages[1].params["training"] = False
+        rebuild = asyncio.ensure_future(screen.apply_sample(toggled, toggled.trace()))
+        ticks = 0
+        while not rebuild.done():
+            screen.index += 1  # what the autoplay timer does on every tick
+            ticks += 1
+            await asyncio.sleep(0)
+        await rebuild
+        assert ticks > 1 and screen.sample is toggled and sample is not toggled
+        await pilot.press("right")
+        assert stepper(app).panel.step.out_index is not None
+
+
+async def test_autoplay_during_mode_edits_never_crashes():
+    """The sequence from issue 15 (crashed 5 times in 6 before the rebuild guard)."""
+    app = make_app("seed_pipeline")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("tab", "p", *["plus"] * 5, "e", *["m"] * 4)
+        await pilot.pause()
+        await pilot.press("p")
+        assert not stepper(app).playing and stepper(app).editing

@@ -256,27 +256,27 @@ class EditingMixin:
         place = self.place()
         batch, maps = stage.output.shape[:2]
         if isinstance(step, BatchNormStep):
-            wanted = [(step.channel + delta) % maps]
+            wanted: tuple[int, ...] = ((step.channel + delta) % maps,)
 
             def key(candidate) -> tuple:
                 return (candidate.channel,) if candidate.phase == step.phase else ()
         else:
             n, c = step.out_index[:2]
             if stage.op == "conv" and place is not None and place.target.endswith(".kernel"):
-                wanted = [(n, (c + delta) % maps)]
+                wanted = (n, (c + delta) % maps)
             elif stage.op == "conv":
-                wanted = [((n + delta) % batch, c)]
+                wanted = ((n + delta) % batch, c)
             else:
-                flat = (n * maps + c + delta) % (batch * maps)
-                wanted = [divmod(flat, maps)]
+                wanted = divmod((n * maps + c + delta) % (batch * maps), maps)
 
             def key(candidate) -> tuple:
                 return tuple(candidate.out_index[:2])
 
-        at = [k for k, candidate in enumerate(stage.steps) if key(candidate) == tuple(wanted[0])]
+        at = [k for k, candidate in enumerate(stage.steps) if key(candidate) == tuple(wanted)]
         if not at:
             self.app.bell()
             return
+        # The same element of the other map (batch norm: the same element of the other channel).
         same = [k for k in at if tuple(stage.steps[k].out_index[2:]) == tuple(step.out_index[2:])]
         self.index = self.trace.stage_starts[self.stage_index] + (same or at)[0]
 

@@ -146,6 +146,8 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         self.largest_density = "normal"
         self._timer: Timer | None = None
         self._row_starts = row_starts(trace)
+        self.rebuilding = False
+        """True while apply_sample replaces the panels: nothing draws them then."""
 
     @property
     def source_name(self) -> str:
@@ -183,8 +185,14 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         for number, panel in enumerate(panels):
             panel.display = number == stage_number
         switcher = self.query_one(ContentSwitcher)
-        await switcher.remove_children()
-        await switcher.mount_all(panels)
+        # While the panels are replaced, an autoplay tick or a resize must not draw a panel that is
+        # gone or not yet composed: they wait for the rebuild, which draws once at the end.
+        self.rebuilding = True
+        try:
+            await switcher.remove_children()
+            await switcher.mount_all(panels)
+        finally:
+            self.rebuilding = False
         switcher.current = f"stage-{stage_number}"
         self.stage_number = -1
         self.set_reactive(StepperScreen.index, index)
@@ -203,7 +211,7 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         allowed = [name for name, (w, h) in DENSITY_SIZES.items() if width >= w and height >= h]
         self.largest_density = allowed[-1] if allowed else "normal"
         self.set_class(bool(allowed), "roomy")
-        if self.stage_number >= 0:
+        if self.stage_number >= 0 and not self.rebuilding:
             self.panel.fit(self.largest_density)
 
     # ------------------------------------------------------------ state
@@ -247,12 +255,16 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
             self.notify(f"autoplay speed: {SPEEDS[self.speed]:g} steps/s (p plays)", timeout=2)
 
     def _tick(self) -> None:
+        if self.rebuilding:
+            return  # the panels are being replaced; the next tick steps on
         if self.index >= len(self.trace) - 1:
             self.playing = False
         else:
             self.index += 1
 
     def _show(self) -> None:
+        if self.rebuilding:
+            return  # apply_sample draws once the new panels are mounted
         number = self.stage_index
         if number != self.stage_number:
             self.stage_number = number
@@ -265,6 +277,8 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
             self.show_cursor()
 
     def _show_status(self) -> None:
+        if self.rebuilding:
+            return
         stages = self.trace.stages
         stage = stages[self.stage_index]
         step_text = f"step {self.index + 1} of {len(self.trace)}"
