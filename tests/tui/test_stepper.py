@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from textual.command import CommandPalette
+from textual.geometry import Region
 
 from engine import samples
 from engine.errors import CnnError
+from engine.numbers import fmt
 from tests.tui.conftest import make_app
 from tui.app import CnnApp, run
 from tui.screens.dialogs import GoToDialog, SamplePicker
@@ -37,12 +39,16 @@ def status(app) -> str:
     return stepper(app).query_one(StatusLine).text
 
 
-async def until(pilot, condition, seconds: float = 5.0) -> None:
-    """Pause until condition() holds (timers and layouts run late on a loaded machine)."""
+async def until(pilot, condition, seconds: float = 10.0) -> None:
+    """Pause until condition() holds (timers and layouts run late on a loaded machine);
+    fail the test when it does not hold within `seconds`."""
     for _ in range(int(seconds / 0.05)):
         if condition():
             return
         await pilot.pause(0.05)
+    assert condition(), (
+        f"still not true after {seconds} s: {condition.__code__.co_filename}:{condition.__code__.co_firstlineno}"
+    )
 
 
 async def density_settles(pilot, app, expected: str) -> str:
@@ -457,3 +463,76 @@ async def test_eval_mode_padding_and_dilation(tmp_path, file):
             assert "height ⌊" in status(app) and "bias 0.5" in line(app)
         await pilot.press("end")
         assert screen.index == len(screen.trace) - 1
+
+
+def test_a_multi_channel_convolution_line_has_one_subtotal_per_channel():
+    sample = samples.load(samples.resolve("rgb_conv"))
+    step = sample.trace()[0]
+    parts = step.text.split("   ")
+    assert [part.partition(":")[0] for part in parts[:-1]] == ["ch 0", "ch 1", "ch 2"]
+    subtotals = [float(np.sum(step.values[c] * step.kernel[c])) for c in range(3)]
+    assert [float(part.rpartition(" = ")[2]) for part in parts[:-1]] == subtotals
+    assert parts[-1] == "Σ = 0 + (-4) + 0 + bias 1 = -3" and step.value == -3
+
+
+def test_condensed_forms_always_end_with_the_result():
+    from tui.widgets.labels import condensed_forms
+
+    text = "   ".join(f"ch {c}: " + " + ".join(["1·2"] * 9) + " = 18" for c in range(64))
+    text += "   Σ = " + " + ".join(["18"] * 64) + " + bias 1 = 1153"
+    forms = condensed_forms(text)
+    assert all(form.endswith("= 1153") for form in forms)
+    assert [len(form) for form in forms] == sorted((len(form) for form in forms), reverse=True)
+    assert forms[1].startswith("ch 0: 1·2 + 1·2 + … + 1·2 = 18   ch 1:")
+    assert forms[2].startswith("ch 0 = 18   ch 1 = 18")
+    assert forms[-2] == "…   Σ = 18 + … + bias 1 = 1153" and forms[-1] == "… = 1153"
+
+
+def screen_rows(widget) -> list[str]:
+    """The non-blank text rows of widget as drawn (borders and rules left out)."""
+    strips = widget.render_lines(Region(0, 0, *widget.region.size))
+    return [text for strip in strips if (text := strip.text.strip()) and set(text) != {"─"}]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+async def test_a_long_sum_shows_its_result_at_every_size(size):
+    app = make_app("rgb_conv")  # 27 products
+    async with app.run_test(size=size) as pilot:
+        computation = stepper(app).panel.query_one(ComputationLine)
+        rows_allowed = 3 if size[1] >= 30 else 2
+
+        def whole() -> bool:
+            rows = screen_rows(computation)
+            return rows[-1].endswith("= -3") and len(rows) <= rows_allowed
+
+        await until(pilot, whole)
+        assert "Σ = 0 + (-4) + 0 + bias 1 = -3" in computation.shown
+
+
+@pytest.mark.parametrize(
+    ("row", "cell", "formula"), [(1, (0, 3, 17, 17), "(32 + 2·1"), (5, (2, 17, 5, 9), "(16 + 2·1")]
+)
+async def test_the_bridge_shows_the_sum_and_names_the_networks_cell_at_80x24(row, cell, formula):
+    """conv1 (27 products) and conv2 (576): the `= value` on screen, the status line names the cell."""
+    from tests.tui.test_network import go_to_layer, network_app, view
+    from tui.screens.bridge import BridgeScreen
+
+    n, c, i, j = cell
+    app = network_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: view(app).is_attached)
+        await go_to_layer(pilot, app, row)
+        view(app).image, view(app).channel = n, c
+        await pilot.press("enter")
+        view(app).cursor = (i, j)
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, BridgeScreen) and app.screen.stage_number == 0)
+        bridge = app.screen
+        computation = bridge.panel.query_one(ComputationLine)
+        value = fmt(bridge.trace[bridge.index].value)
+        await until(pilot, lambda: screen_rows(computation)[-1].endswith(f"= {value}"))
+        assert len(screen_rows(computation)) <= 2
+        name = bridge.sample.stages[0].name
+        assert f"{name} output ({i}, {j}) of map {c}, image {n}" in status(app)
+        assert f"{name} size ⌊{formula}" in status(app) and "output (0, 0)" not in status(app)
+        assert f"cell ({i}, {j})" in str(bridge.query_one("#title").render())

@@ -285,16 +285,23 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         if len(stages) > 1:
             step_text += f" ({stage.name} {self.local_index + 1} of {len(stage)})"
         play = f"▶ {SPEEDS[self.speed]:g} steps/s" if self.playing else ""
-        panel = self.panel
         self.query_one(StatusLine).show(
             [
                 f"stage {self.stage_index + 1}/{len(stages)} {stage.name}" if len(stages) > 1 else stage.name,
                 step_text,
-                panel.position(),
-                panel.size_formula(),
+                self.position_text(),
+                self.size_formula_text(),
                 play,
             ]
         )
+
+    def position_text(self) -> str:
+        """Where the current step writes, for the status line."""
+        return self.panel.position()
+
+    def size_formula_text(self) -> str:
+        """The output-size formula(s) of the current stage, for the status line ('' when none)."""
+        return self.panel.size_formula()
 
     # ------------------------------------------------------------ actions
 
