@@ -536,3 +536,18 @@ async def test_the_bridge_shows_the_sum_and_names_the_networks_cell_at_80x24(row
         assert f"{name} output ({i}, {j}) of map {c}, image {n}" in status(app)
         assert f"{name} size ⌊{formula}" in status(app) and "output (0, 0)" not in status(app)
         assert f"cell ({i}, {j})" in str(bridge.query_one("#title").render())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+async def test_notifications_never_cover_the_computation_or_the_status_line(size):
+    from textual.widgets._toast import Toast
+
+    app = make_app()
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await pilot.press("e", "s", "S", "S")  # stride 2, then 1, then a refusal (a long error)
+        await until(pilot, lambda: len(app.screen.query(Toast)) >= 2)
+        await pilot.pause()
+        computation = stepper(app).panel.query_one(ComputationLine).region
+        status_line = stepper(app).query_one(StatusLine).region
+        for toast in app.screen.query(Toast):
+            assert not toast.region.overlaps(computation) and not toast.region.overlaps(status_line)
