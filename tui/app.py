@@ -78,7 +78,8 @@ class CnnApp(App[int]):
             tooltip="The lecture's whole network (seed_convnet): layers, feature maps, training",
         ),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="Keys and views"),
-        Binding("q", "quit", "Quit", tooltip="Quit"),
+        # ctrl+q is also Textual's own quit key (it runs action_quit too): listed so help shows it.
+        Binding("q,ctrl+q", "quit", "Quit", key_display="q", tooltip="Quit (asks first when there are unsaved edits)"),
     ]
 
     def __init__(

@@ -13,8 +13,9 @@ from engine.numbers import fmt
 from tests.tui.conftest import make_app
 from tui.app import CnnApp, run
 from tui.screens.dialogs import GoToDialog, SamplePicker
+from tui.screens.editing import EDIT_BINDINGS, FILE_BINDINGS
 from tui.screens.help import HelpScreen
-from tui.screens.stepper import SPEEDS, StepperScreen
+from tui.screens.stepper import SPEEDS, STEP_BINDINGS, StepperScreen
 from tui.widgets.labels import ComputationLine, StageBar, StatusLine
 from tui.widgets.matrix import MatrixGrid
 
@@ -244,25 +245,38 @@ async def test_help_screen_lists_every_key():
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        shown = " ".join(str(b.description) for _, group in app.screen.groups for b in group)
-        for action in (
-            "Next",
-            "Back",
-            "First",
-            "Last",
-            "Next row",
-            "Go to",
-            "Play",
-            "Faster",
-            "Slower",
-            "Stage",
-            "Open",
-            "Theme",
-            "Help",
-            "Quit",
-        ):
-            assert action in shown
+        listed = {(b.key, b.action) for _, group in app.screen.groups for b in group}
+        every = STEP_BINDINGS + EDIT_BINDINGS + FILE_BINDINGS + CnnApp.BINDINGS
+        assert {(b.key, b.action) for b in every} <= listed
+        keys_of = {action: key.split(",") for key, action in listed}
+        assert keys_of["quit"] == ["q", "ctrl+q"] and keys_of["go_to"] == ["g"]
         await pilot.press("escape")
+        assert isinstance(app.screen, StepperScreen)
+
+
+@pytest.mark.parametrize(("name", "keys"), [("seed_conv", []), ("seed_conv", ["e"]), ("rgb_conv", ["e"])])
+async def test_the_footer_fits_80_columns_without_cutting_a_word(name, keys):
+    from textual.widgets._footer import FooterKey, FooterLabel
+
+    app = make_app(name)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*keys)
+        await pilot.pause()
+        footer = stepper(app).query_one("Footer")
+        palette = footer.query_one(FooterLabel) if footer.query(FooterLabel) else None
+        right = palette.region.x if palette is not None else footer.region.right
+        shown = list(footer.query(FooterKey))
+        assert shown and all(key.region.right <= right for key in shown)
+        assert "? Help" in " ".join(f"{key.key_display} {key.description}" for key in shown)
+
+
+async def test_a_pooling_view_has_no_kernel_preset_key():
+    app = make_app("max_pool")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("e")
+        shown = {active.binding.action for active in stepper(app).active_bindings.values() if active.binding.show}
+        assert "kernel_preset" not in shown and "toggle_mode" not in shown and "leave_edit" in shown
+        await pilot.press("k")
         assert isinstance(app.screen, StepperScreen)
 
 

@@ -171,6 +171,8 @@ class EditingMixin:
         """check_action's answer for editing actions; None: not an editing action."""
         if self.typing:
             return False  # while typing, keys belong to the entry
+        if action == "kernel_preset" and self.kernel_target() is None:
+            return False  # no conv stage (a pooling sample): k has nothing to fill
         if action in EDIT_ACTIONS:
             return self.editing
         if action in STEP_ACTIONS_TAKEN and self.editing:

@@ -8,11 +8,12 @@ current panel, the stage bar and the status line what to show.
 from __future__ import annotations
 
 import bisect
+from dataclasses import replace
 from pathlib import Path
 
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
@@ -40,6 +41,12 @@ PANELS: dict[str, type[StagePanel]] = {
 
 #: Autoplay speeds in steps per second, slowest first.
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+
+#: Under this many columns the footer leaves these out, so that it is never cut mid-word (help
+#: and the command palette list every key); in edit mode also e and p (Esc leaves edit mode).
+FOOTER_WIDE = 100
+NARROW_FOOTER = {"go_to", "toggle_theme", "open"}
+NARROW_EDIT_FOOTER = NARROW_FOOTER | {"toggle_edit", "play"}
 
 #: The smallest terminal (width, height) for each cell density above "normal"; a panel
 #: uses the largest one allowed whose grids fit without scrolling.
@@ -166,10 +173,24 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         yield Static("", id="edit-line", classes="edit-only", markup=False)
         yield CellEntry(id="cell-entry", compact=True, placeholder="a number: 2, -0.5, 1e-3 or 3/4")
         yield StatusLine(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def show_title(self) -> None:
         self.query_one("#title", Static).update(self.title_text())
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """Textual's, with the keys the footer has no room for at 80 columns marked not shown."""
+        bindings = super().active_bindings
+        if self.app.size.width >= FOOTER_WIDE:
+            return bindings
+        hidden = NARROW_EDIT_FOOTER if self.editing else NARROW_FOOTER
+        return {
+            key: active._replace(binding=replace(active.binding, show=False))
+            if active.binding.action in hidden
+            else active
+            for key, active in bindings.items()
+        }
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         editing = self.edit_check(action)
@@ -206,6 +227,7 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width, event.size.height)
+        self.refresh_bindings()  # the footer's room changed
 
     def _fit(self, width: int, height: int) -> None:
         allowed = [name for name, (w, h) in DENSITY_SIZES.items() if width >= w and height >= h]
