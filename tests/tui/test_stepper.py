@@ -565,3 +565,31 @@ async def test_notifications_never_cover_the_computation_or_the_status_line(size
         status_line = stepper(app).query_one(StatusLine).region
         for toast in app.screen.query(Toast):
             assert not toast.region.overlaps(computation) and not toast.region.overlaps(status_line)
+
+
+def on_screen(app, grid: MatrixGrid, cell: tuple[int, int]) -> bool:
+    """The cell of grid is inside the visible part of the grid area."""
+    area = stepper(app).panel.query_one(".grids")
+    box = grid.cells_region((cell[0],), (cell[1],))
+    return box is not None and area.content_region.contains_region(box)
+
+
+async def test_the_pipelines_relu_output_stays_on_screen_at_80x24():
+    app = make_app("seed_pipeline")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("tab", "tab", *["right"] * 8)
+        area = stepper(app).panel.query_one(".grids")
+        i, j = stepper(app).panel.step.out_index[2:]
+        await until(pilot, lambda: on_screen(app, grid(app, "output"), (i, j)) and area.max_scroll_x == 0)
+        assert on_screen(app, grid(app, "input"), (i, j))
+
+
+async def test_the_pipelines_batch_norm_images_are_never_cut_at_80x24():
+    app = make_app("seed_pipeline")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("tab", "pagedown", "pagedown", *["right"] * 38)  # normalising image 1
+        step = stepper(app).panel.step
+        assert step.phase == "normalize" and step.out_index[0] == 1
+        area = stepper(app).panel.query_one(".grids")
+        cell = step.out_index[2:]
+        await until(pilot, lambda: area.max_scroll_x == 0 and on_screen(app, grid(app, "output", 1), cell))

@@ -27,7 +27,10 @@ PHASE_FORMULAS = {
 
 
 class BatchNormPanel(StagePanel):
-    """Input batch (counted elements underlined, the current one reversed) above the output batch."""
+    """Input batch (counted elements underlined, the current one reversed) above the output batch
+    (each batch's images side by side, or one under the other when they are wider than the screen)."""
+
+    STACKABLE = ".batch"
 
     DEFAULT_CSS = """
     BatchNormPanel .grid-row { layout: vertical; }
