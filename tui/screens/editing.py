@@ -348,8 +348,9 @@ class EditingMixin:
 
     # ------------------------------------------------------------ applying edits
 
-    async def edit(self, change: Callable[[Sample], Sample], done: str = "") -> bool:
-        """Apply change to the sample; a CnnError is shown and changes nothing."""
+    async def edit(self, change: Callable[[Sample], Sample], done: str | Callable[[Sample], str] = "") -> bool:
+        """Apply change to the sample; a CnnError is shown and changes nothing. done: what to
+        notify afterwards (or a function of the new sample that says it)."""
         try:
             sample = change(self.sample)
             trace = sample.trace()
@@ -360,6 +361,8 @@ class EditingMixin:
             return True  # nothing changed (the same value typed again): no undo step, not dirty
         self.history.push(sample)
         await self.apply_sample(sample, trace)
+        if callable(done):
+            done = done(sample)
         if done:
             self.notify(done, timeout=3)
         return True
@@ -403,39 +406,18 @@ class EditingMixin:
         await self.edit(lambda s: edits.resize(s, target, axis, delta), f"{target}: {axis} {verb}")
 
     async def action_step_param(self, key: str, delta: int) -> None:
-        stage = self.sample.stages[self.stage_index]
-        if key not in stage.params or not isinstance(stage.params[key], tuple):
-            self.notify(f"{key}: the {stage.name} stage has no {key} (go to a conv or pool stage)", severity="error")
-            return
-        value = [v + delta for v in stage.params[key]]
-        shown = value[0] if value[0] == value[1] else value
-        await self.edit(lambda s: edits.set_param(s, stage.name, key, value), f"{stage.name}: {key} {shown}")
+        name = self.sample.stages[self.stage_index].name
+        await self.edit(lambda s: edits.step_param(s, name, key, delta), lambda s: edits.describe(s, name, key))
 
     async def action_nudge(self, key: str, amount: float) -> None:
         """Batch norm's ε times amount, or its momentum plus amount."""
-        stage = self.sample.stages[self.stage_index]
-        if stage.op != "batchnorm":
-            self.notify(f"{key}: the {stage.name} stage is not batch norm (go to a batch-norm stage)", severity="error")
-            return
-        old = float(stage.params[key])
-        value = old * amount if key == "eps" else round(old + amount, 10)
-        await self.edit(lambda s: edits.set_param(s, stage.name, key, value), f"{stage.name}: {key} {fmt(value)}")
+        name = self.sample.stages[self.stage_index].name
+        await self.edit(lambda s: edits.nudge(s, name, key, amount), lambda s: edits.describe(s, name, key))
 
     async def action_toggle_mode(self) -> None:
         stage = self.sample.stages[self.stage_index]
-        if stage.op == "pool":
-            key, value = "mode", "avg" if stage.params["mode"] == "max" else "max"
-        elif stage.op == "batchnorm":
-            key, value = "training", not stage.params["training"]
-        else:
-            self.notify(
-                f"mode: the {stage.name} stage has no mode (pool: max/avg, batch norm: training/eval)", severity="error"
-            )
-            return
-        words = {True: "training", False: "eval"}
-        await self.edit(
-            lambda s: edits.set_param(s, stage.name, key, value), f"{stage.name}: {words.get(value, value)}"
-        )
+        key = "training" if stage.op == "batchnorm" else "mode"
+        await self.edit(lambda s: edits.toggle_mode(s, stage.name), lambda s: edits.describe(s, stage.name, key))
 
     async def action_toggle_bias(self) -> None:
         target = self.kernel_target()
@@ -443,11 +425,7 @@ class EditingMixin:
             self.notify("bias: this sample has no conv stage", severity="error")
             return
         name = target.partition(".")[0]
-        value = 0.0 if next(s for s in self.sample.stages if s.name == name).params.get("bias") is None else None
-        await self.edit(
-            lambda s: edits.set_param(s, name, "bias", value),
-            f"{name}: bias {'on (0 per filter; edit it in the bias grid)' if value is not None else 'off'}",
-        )
+        await self.edit(lambda s: edits.toggle_bias(s, name), lambda s: edits.describe(s, name, "bias"))
 
     def action_parameters(self) -> None:
         stage = self.sample.stages[self.stage_index]
