@@ -13,7 +13,7 @@ from engine import samples
 from tests.tui.conftest import make_app
 from tests.tui.test_stepper import SIZE, grid, line, stepper, until
 from tui.app import CnnApp
-from tui.screens.dialogs import ChoiceDialog, SamplePicker, TextDialog
+from tui.screens.dialogs import ChoiceDialog, SamplePicker, TextDialog, TitleDialog
 from tui.screens.params import ParamsDialog
 from tui.widgets.entry import CellEntry
 
@@ -40,6 +40,15 @@ async def answer(pilot, app, text: str) -> None:
     """Type text into the open TextDialog and press Enter."""
     assert isinstance(app.screen, TextDialog)
     app.screen.query_one(Input).value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def retitle(pilot, app, title: str | None = None) -> None:
+    """Answer the title dialog that saving an edited sample opens: a new title, or Enter keeps it."""
+    await until(pilot, lambda: isinstance(app.screen, TitleDialog))
+    if title is not None:
+        app.screen.query_one("#title", Input).value = title
     await pilot.press("enter")
     await pilot.pause()
 
@@ -282,10 +291,11 @@ async def test_save_and_load_round_trip(tmp_path):
         await pilot.press("e", "tab", "k")
         await choose(pilot, app, "Sobel y")
         await pilot.press("s", "ctrl+s")
-        await pilot.pause()
+        await retitle(pilot, app, "Sobel y at stride 2")
         assert not stepper(app).history.dirty
         edited = stepper(app).sample
     loaded = samples.load(tmp_path / "seed_conv.toml")
+    assert loaded.title == "Sobel y at stride 2"
     assert np.array_equal(loaded.stages[0].params["weight"], edited.stages[0].params["weight"])
     assert loaded.stages[0].params["stride"] == (2, 2)
     assert np.array_equal(loaded.trace().output, edited.trace().output)
@@ -297,14 +307,14 @@ async def test_a_shipped_sample_is_saved_under_a_new_path(tmp_path):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("e", "7", "enter", "ctrl+s")
-        await pilot.pause()
+        await retitle(pilot, app)  # Enter keeps the title
         assert isinstance(app.screen, TextDialog)  # asks for a new path
         await answer(pilot, app, str(tmp_path / "mine"))
         assert stepper(app).path == tmp_path / "mine.toml"
         assert not stepper(app).history.dirty and "mine.toml" in stepper(app).title_text()
-        await pilot.press("8", "enter", "ctrl+s")  # now saves in place, no question
-        await pilot.pause()
-        assert not isinstance(app.screen, TextDialog)
+        await pilot.press("8", "enter", "ctrl+s")  # now saves in place: no path asked, only the title
+        await retitle(pilot, app)
+        assert not isinstance(app.screen, TextDialog) and not stepper(app).history.dirty
     assert shipped.read_text() == before
     assert samples.load(tmp_path / "mine.toml").input[0, 0, 0, :2].tolist() == [7, 8]
 
@@ -312,9 +322,56 @@ async def test_a_shipped_sample_is_saved_under_a_new_path(tmp_path):
 async def test_save_as(tmp_path):
     app = app_on_copy(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("W")
+        await pilot.press("W")  # no edits: no title question
         await answer(pilot, app, str(tmp_path / "copy.toml"))
-    assert samples.load(tmp_path / "copy.toml").title == samples.load(tmp_path / "seed_conv.toml").title
+        assert stepper(app).path == tmp_path / "copy.toml"
+    assert samples.dumps(samples.load(tmp_path / "copy.toml")) == samples.dumps(
+        samples.load(tmp_path / "seed_conv.toml")
+    )
+
+
+async def test_save_as_after_edits_saves_the_edited_sample_with_its_new_title(tmp_path):
+    app = app_on_copy(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "s", "escape")
+        assert "title from before them (T edits it)" in stepper(app).title_text()
+        await pilot.press("W")
+        await retitle(pilot, app, "The lecture's 5x5 image under its 3x3 kernel, stride 2")
+        await answer(pilot, app, str(tmp_path / "copy.toml"))
+        expected = samples.dumps(stepper(app).sample)
+        assert "title from before" not in stepper(app).title_text() and not stepper(app).history.dirty
+    saved = samples.load(tmp_path / "copy.toml")
+    assert samples.dumps(saved) == expected and saved.stages[0].params["stride"] == (2, 2)
+    assert saved.title.endswith("stride 2")
+
+
+async def test_t_edits_the_title_and_description_as_an_undoable_edit():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("T")
+        assert isinstance(app.screen, TitleDialog)
+        app.screen.query_one("#description", Input).value = "My own words."
+        await retitle(pilot, app, "My 5x5 example")
+        assert (stepper(app).sample.title, stepper(app).sample.description) == ("My 5x5 example", "My own words.")
+        assert stepper(app).title_text() == "● unsaved edits · My 5x5 example  [seed_conv.toml]"
+        await pilot.press("T")
+        await retitle(pilot, app, "  ")
+        assert stepper(app).sample.title == "My 5x5 example"  # refused: a title cannot be empty
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert stepper(app).sample.title.startswith("The lecture's 5x5 image")
+
+
+async def test_escape_in_the_title_question_cancels_the_save(tmp_path):
+    app = app_on_copy(tmp_path)
+    before = (tmp_path / "seed_conv.toml").read_text()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "s", "ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, TitleDialog))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert stepper(app).history.dirty
+    assert (tmp_path / "seed_conv.toml").read_text() == before
 
 
 async def test_quit_with_unsaved_edits_asks_first(tmp_path):
@@ -328,6 +385,7 @@ async def test_quit_with_unsaved_edits_asks_first(tmp_path):
         await pilot.press("q")
         await pilot.pause()
         await choose(pilot, app, "save")
+        await retitle(pilot, app)
         await until(pilot, lambda: not app.is_running)
         assert not app.is_running
     assert samples.load(tmp_path / "seed_conv.toml").input[0, 0, 0, 0] == 4

@@ -26,7 +26,7 @@ from engine.files import user_path
 from engine.numbers import fmt
 from engine.samples import Sample
 from engine.trace import BatchNormStep
-from tui.screens.dialogs import ChoiceDialog, TextDialog
+from tui.screens.dialogs import ChoiceDialog, TextDialog, TitleDialog
 from tui.screens.panel import EditPlace
 from tui.screens.params import ParamsDialog
 from tui.widgets.entry import CellEntry
@@ -146,6 +146,7 @@ FILE_BINDINGS = [
         "ctrl+s", "save", "Save", show=False, tooltip="Save to the open file (a shipped sample asks for a new path)"
     ),
     Binding("W", "save_as", "Save as", show=False, tooltip="Save as a new file (w opens the network view)"),
+    Binding("T", "edit_title", "Title", show=False, tooltip="Edit the sample's title and description"),
 ]
 
 #: Actions that only work (and only show in the footer) in edit mode.
@@ -514,11 +515,37 @@ class EditingMixin:
         self.save()
 
     def action_save_as(self) -> None:
-        self.save_as()
+        self.save(as_new=True)
 
-    def save(self, after: Callable[[], object] | None = None) -> None:
-        """Save to the open file; a shipped or never-saved sample asks for a new path first."""
-        if self.path is None or samples.is_shipped(self.path):
+    def title_is_stale(self) -> bool:
+        """The sample was edited but its title is still the one it was opened or last saved with."""
+        return self.history.dirty and self.sample.title == self.saved_title
+
+    def action_edit_title(self) -> None:
+        async def chosen(text: tuple[str, str] | None) -> None:
+            if text is not None:
+                await self.edit(lambda s: edits.set_text(s, *text), "title and description set")
+
+        self.app.push_screen(TitleDialog(self.sample.title, self.sample.description), chosen)
+
+    def save(self, after: Callable[[], object] | None = None, as_new: bool = False) -> None:
+        """Save to the open file; a shipped or never-saved sample asks for a new path first.
+        An edited sample whose title was not changed offers the title for editing first."""
+        if not self.title_is_stale():
+            self._save_to_file(after, as_new)
+            return
+
+        async def chosen(text: tuple[str, str] | None) -> None:
+            if text is not None and await self.edit(lambda s: edits.set_text(s, *text)):
+                self._save_to_file(after, as_new)
+
+        prompt = "The title is from before your edits: say what the sample shows now, then it is saved"
+        self.app.push_screen(TitleDialog(self.sample.title, self.sample.description, prompt), chosen)
+
+    def _save_to_file(self, after: Callable[[], object] | None, as_new: bool) -> None:
+        if as_new:
+            self.save_as(after)
+        elif self.path is None or samples.is_shipped(self.path):
             self.save_as(after, "a shipped sample is never overwritten: ")
         else:
             self.write(self.path, after)
@@ -548,6 +575,7 @@ class EditingMixin:
             self.notify(str(error), title="Not saved", severity="error", timeout=10)
             return
         self.path = saved
+        self.saved_title = self.sample.title
         self.history.mark_saved()
         self.show_title()
         self.notify(f"saved {saved}", timeout=3)

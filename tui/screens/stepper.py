@@ -149,6 +149,8 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         """Every state of the sample since it was opened, for undo/redo; `dirty` = unsaved edits."""
         self.path: Path | None = sample.path
         """Where ctrl+s saves (None: not saved yet)."""
+        self.saved_title = sample.title
+        """The title the sample was opened or last saved with (stale once the sample is edited)."""
         self.stage_number = -1
         self.largest_density = "normal"
         self._timer: Timer | None = None
@@ -162,7 +164,10 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
 
     def title_text(self) -> str:
         # The unsaved mark comes first: a long title is cut at the right edge of an 80-column terminal.
-        return ("● unsaved edits · " if self.history.dirty else "") + f"{self.sample.title}  [{self.source_name}]"
+        mark = "● unsaved edits · " if self.history.dirty else ""
+        if self.title_is_stale():
+            mark = "● unsaved edits, title from before them (T edits it) · "
+        return mark + f"{self.sample.title}  [{self.source_name}]"
 
     def compose(self) -> ComposeResult:
         yield Static(self.title_text(), id="title", markup=False)
