@@ -54,9 +54,21 @@ async def until(pilot, condition, seconds: float = 10.0) -> None:
 
 async def density_settles(pilot, app, expected: str) -> str:
     """The panel's density once fitting is done."""
-    await until(pilot, lambda: stepper(app).panel.density == expected)
-    await pilot.pause(0.1)
+    await until(pilot, lambda: stepper(app).panel.density == expected and not stepper(app).panel.fitting)
     return stepper(app).panel.density
+
+
+def record_notifications(app) -> list[str]:
+    """From now on, every message the app notifies (through the public App.notify)."""
+    said: list[str] = []
+    notify = app.notify
+
+    def recording(message, **options):
+        said.append(str(message))
+        return notify(message, **options)
+
+    app.notify = recording
+    return said
 
 
 def window(rows, cols) -> set[tuple[int, int]]:
@@ -162,9 +174,12 @@ async def test_go_to_refuses_a_step_that_does_not_exist_and_escape_cancels():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("g")
+        said = record_notifications(app)
         await pilot.press("9", "9", "enter")
         assert isinstance(app.screen, GoToDialog)
-        assert any("1 to 9" in n.message for n in app._notifications)
+        await pilot.press("backspace", "backspace", "enter")  # nothing typed
+        assert isinstance(app.screen, GoToDialog)
+        assert said == ["99 is not a step number: give 1 to 9", "type a step number from 1 to 9 (Esc cancels)"]
         await pilot.press("escape")
         assert stepper(app).index == 0
 
@@ -190,7 +205,7 @@ async def test_play_pause_and_speed():
         assert not screen.playing
         reached = screen.index
         assert reached >= 2
-        await pilot.pause(0.2)
+        await pilot.pause(2 / SPEEDS[3])  # not synchronisation: two tick periods in which nothing may step
         assert screen.index == reached
 
 
@@ -593,3 +608,15 @@ async def test_the_pipelines_batch_norm_images_are_never_cut_at_80x24():
         area = stepper(app).panel.query_one(".grids")
         cell = step.out_index[2:]
         await until(pilot, lambda: area.max_scroll_x == 0 and on_screen(app, grid(app, "output", 1), cell))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+async def test_a_batch_norm_line_keeps_its_spacing_and_says_normalize_like_its_status(size):
+    app = make_app("seed_batchnorm")
+    async with app.run_test(size=size) as pilot:
+        await pilot.press(*["right"] * 5)
+        computation = stepper(app).panel.query_one(ComputationLine)
+        await until(pilot, lambda: "= 3   (6 of 8)" in " ".join(screen_rows(computation)))
+        await pilot.press("pagedown", "pagedown")
+        assert stepper(app).panel.step.phase == "normalize" and ", normalize," in status(app)
+        assert stepper(app).panel.query_one(".formula").render().plain.startswith("normalize phase:")

@@ -40,8 +40,11 @@ class GoToDialog(ModalScreen[int | None]):
             number = int(text)
         except ValueError:
             number = 0
+        if not text:
+            self.app.notify(f"type a step number from 1 to {self.steps} (Esc cancels)", severity="warning")
+            return
         if not 1 <= number <= self.steps:
-            self.app.notify(f"{text or 'nothing'} is not a step number: give 1 to {self.steps}", severity="error")
+            self.app.notify(f"{text} is not a step number: give 1 to {self.steps}", severity="error")
             return
         self.dismiss(number)
 

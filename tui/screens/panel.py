@@ -88,6 +88,8 @@ class StagePanel(Vertical):
         self.local_index = 0
         self.density = "normal"
         """The cell density the grids are drawn at."""
+        self.fitting = False
+        """True from fit() until its density is settled and the grids are arranged and scrolled."""
         self._fit_generation = 0
         self._fitted_for: tuple | None = None
         self._in_view: tuple | None = None
@@ -175,6 +177,7 @@ class StagePanel(Vertical):
             return  # the same terminal again (Resize events repeat): keep the density found
         self._fitted_for = fitted_for
         self._fit_generation += 1
+        self.fitting = True
         self._try_density(DENSITIES[: DENSITIES.index(largest) + 1][::-1], self._fit_generation)
 
     def _set_density(self, density: str) -> None:
@@ -226,6 +229,10 @@ class StagePanel(Vertical):
                 row.set_class(needed > room, "stacked")
         if self._in_view is not None:
             self.keep_in_view(*self._in_view)
+        self.call_after_refresh(self._settled)
+
+    def _settled(self) -> None:
+        self.fitting = False
 
     def keep_in_view(
         self,
