@@ -11,10 +11,11 @@ from textual.widgets import Input, OptionList, Select
 
 from engine import samples
 from tests.tui.conftest import make_app
-from tests.tui.test_stepper import SIZE, grid, line, stepper, until
+from tests.tui.test_stepper import SIZE, grid, line, record_notifications, stepper, until
 from tui.app import CnnApp
 from tui.screens.dialogs import ChoiceDialog, SamplePicker, TextDialog, TitleDialog
 from tui.screens.params import ParamsDialog
+from tui.screens.stepper import StepperScreen
 from tui.widgets.entry import CellEntry
 
 
@@ -573,3 +574,43 @@ async def test_autoplay_during_mode_edits_never_crashes():
         await pilot.pause()
         await pilot.press("p")
         assert not stepper(app).playing and stepper(app).editing
+
+
+BAD_PATHS = [".", "/", "..", "~nosuchuser/x.toml", "~nosuchuser", "a\0b.toml", "   "]
+
+
+@pytest.mark.parametrize("text", BAD_PATHS + ["{tmp}/no/such/folder/x.toml", "{tmp}"])
+async def test_save_as_never_crashes_on_a_bad_path(tmp_path, text):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        said = record_notifications(app)
+        await pilot.press("e", "7", "enter", "escape", "W")
+        await retitle(pilot, app)
+        assert isinstance(app.screen, TextDialog)
+        app.screen.query_one(Input).value = text.format(tmp=tmp_path)
+        await pilot.press("enter")
+        await pilot.pause()
+        if text.strip():
+            assert isinstance(app.screen, StepperScreen) and len(said) == 1
+        else:
+            assert isinstance(app.screen, TextDialog)  # blank: the dialog waits for a name
+            await pilot.press("escape")
+        assert stepper(app).history.dirty and stepper(app).sample.input[0, 0, 0, 0] == 7 and app.is_running
+
+
+@pytest.mark.parametrize("text", BAD_PATHS + ["{tmp}/missing.csv", "{tmp}", "{tmp}/matrix.toml"])
+async def test_load_matrix_never_crashes_on_a_bad_path(tmp_path, text):
+    (tmp_path / "matrix.toml").write_text("title = 'not a matrix'\n")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        said = record_notifications(app)
+        await pilot.press("e", "ctrl+o")
+        assert isinstance(app.screen, TextDialog)
+        app.screen.query_one(Input).value = text.format(tmp=tmp_path)
+        await pilot.press("enter")
+        await pilot.pause()
+        if not text.strip():
+            await pilot.press("escape")
+        else:
+            assert len(said) == 1
+        assert isinstance(app.screen, StepperScreen) and not stepper(app).history.dirty and app.is_running
