@@ -614,3 +614,29 @@ async def test_load_matrix_never_crashes_on_a_bad_path(tmp_path, text):
         else:
             assert len(said) == 1
         assert isinstance(app.screen, StepperScreen) and not stepper(app).history.dirty and app.is_running
+
+
+def test_the_editing_mixin_uses_only_its_host_contract():
+    """Every `self.` member EditingMixin uses is its own, EditingHost's or a textual Screen's."""
+    import ast
+    import inspect
+
+    from textual.screen import Screen
+
+    from tui.screens import editing
+
+    tree = ast.parse(inspect.getsource(editing.EditingMixin))
+    used = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
+    }
+    host = set(editing.EditingHost.__annotations__) | {
+        name for name in vars(editing.EditingHost) if not name.startswith("_")
+    }
+    allowed = set(dir(editing.EditingMixin)) | host | set(dir(Screen))
+    assert used - allowed == set()
+    assert used & host - set(dir(editing.EditingMixin)), "the contract is what the mixin really uses"
+    sample = samples.load(samples.resolve(None))
+    screen = StepperScreen(sample, sample.trace())  # StepperScreen keeps the contract
+    assert {name for name in host if name not in vars(screen) and not hasattr(StepperScreen, name)} == set()

@@ -8,26 +8,29 @@ validated Sample or refuses with a one-line reason (shown as a notification; not
 changes). The screen keeps a History of samples for undo/redo and re-traces after
 each edit, staying on the same step where it still exists.
 
-EditingMixin is mixed into StepperScreen; it relies on the screen's `sample`,
-`panel`, `stage_index` and `apply_sample(sample)`.
+EditingMixin is mixed into StepperScreen. What it needs from that screen is written
+down in EditingHost (and a test holds the mixin to it). The mixin only maps keys to
+calls: the arithmetic of every edit is in engine.edits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from engine import edits, samples
+from engine.edits import History
 from engine.errors import CnnError
 from engine.files import user_path
 from engine.numbers import fmt
 from engine.samples import Sample
-from engine.trace import BatchNormStep
+from engine.trace import BatchNormStep, Trace
 from tui.screens.dialogs import ChoiceDialog, TextDialog, TitleDialog
-from tui.screens.panel import EditPlace
+from tui.screens.panel import EditPlace, StagePanel
 from tui.screens.params import ParamsDialog
 from tui.widgets.entry import CellEntry
 
@@ -157,8 +160,46 @@ STEP_ACTIONS_TAKEN = {"next", "previous", "next_stage", "previous_stage"}
 TYPING_STARTS = set("0123456789-.")
 
 
+@runtime_checkable
+class EditingHost(Protocol):
+    """The screen EditingMixin is mixed into: a textual Screen with these members besides."""
+
+    sample: Sample
+    """The sample as edited so far (replaced, never mutated, by every edit)."""
+    trace: Trace
+    """The sample's trace."""
+    history: History
+    """Every state of the sample, for undo/redo; `dirty` = unsaved edits."""
+    path: Path | None
+    """Where ctrl+s saves (None: never saved)."""
+    saved_title: str
+    """The title the sample was opened or last saved with."""
+    index: int
+    """Global index of the step shown (setting it steps)."""
+    largest_density: str
+    """The largest cell density the terminal allows."""
+
+    @property
+    def panel(self) -> StagePanel:
+        """The current stage's panel."""
+        ...
+
+    @property
+    def stage_index(self) -> int:
+        """Number of the current stage."""
+        ...
+
+    async def apply_sample(self, sample: Sample, trace: Trace) -> None:
+        """Show an edited sample (new panels, the same step where it still exists)."""
+        ...
+
+    def show_title(self) -> None:
+        """Redraw the title line (unsaved mark, title, file)."""
+        ...
+
+
 class EditingMixin:
-    """Edit mode for StepperScreen (see the module docstring)."""
+    """Edit mode for an EditingHost (StepperScreen; see the module docstring)."""
 
     editing: bool = False
     typing: bool = False
