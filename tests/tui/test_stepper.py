@@ -620,3 +620,21 @@ async def test_a_batch_norm_line_keeps_its_spacing_and_says_normalize_like_its_s
         await pilot.press("pagedown", "pagedown")
         assert stepper(app).panel.step.phase == "normalize" and ", normalize," in status(app)
         assert stepper(app).panel.query_one(".formula").render().plain.startswith("normalize phase:")
+
+
+async def test_bn1s_bridge_at_200x60_is_drawn_at_normal_density_straight_away():
+    """8 images of 32×32 per side cannot fit larger cells: trying them left the grid area empty for seconds."""
+    from tests.tui.test_network import go_to_layer, network_app, view
+    from tui.screens.bridge import BridgeScreen
+
+    app = network_app()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await until(pilot, lambda: view(app).is_attached)
+        await go_to_layer(pilot, app, 2)  # bn1
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, BridgeScreen) and app.screen.stage_number == 0)
+        panel = app.screen.panel
+        assert panel.density == "normal"  # the first density tried
+        await until(pilot, lambda: not panel.fitting)
+        n, _, i, j = app.screen.trace[app.screen.index].out_index
+        assert on_screen(app, panel.query("MatrixGrid.output")[n], (i, j))

@@ -27,6 +27,11 @@ from engine.trace import StageTrace, Step
 from tui.widgets.labels import ComputationLine
 from tui.widgets.matrix import DENSITIES, MatrixGrid
 
+#: A stage with more input and output elements than this is drawn at most at "normal" density:
+#: its grids cannot fit larger cells, and laying out each try takes a visible while (bn1's bridge
+#: is 8 images of 32×32 per side).
+LARGE_STAGE_CELLS = 4000
+
 
 @dataclass(frozen=True)
 class EditPlace:
@@ -178,6 +183,8 @@ class StagePanel(Vertical):
         self._fitted_for = fitted_for
         self._fit_generation += 1
         self.fitting = True
+        if self.stage.input.size + self.stage.output.size > LARGE_STAGE_CELLS:
+            largest = min(largest, "normal", key=DENSITIES.index)  # big cells could never fit: skip the tries
         self._try_density(DENSITIES[: DENSITIES.index(largest) + 1][::-1], self._fit_generation)
 
     def _set_density(self, density: str) -> None:
