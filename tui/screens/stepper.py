@@ -42,8 +42,10 @@ PANELS: dict[str, type[StagePanel]] = {
 #: Autoplay speeds in steps per second, slowest first.
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
-#: Under this many columns the footer leaves these out, so that it is never cut mid-word (help
-#: and the command palette list every key); in edit mode also e and p (Esc leaves edit mode).
+#: The footer is never cut mid-word: under FOOTER_ROOMY columns it is compact, and under
+#: FOOTER_WIDE it also leaves these keys out (help and the command palette list every key); in
+#: edit mode also e and p (Esc leaves edit mode).
+FOOTER_ROOMY = 120
 FOOTER_WIDE = 100
 NARROW_FOOTER = {"go_to", "toggle_theme", "open"}
 NARROW_EDIT_FOOTER = NARROW_FOOTER | {"toggle_edit", "play"}
@@ -178,7 +180,7 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         yield Static("", id="edit-line", classes="edit-only", markup=False)
         yield CellEntry(id="cell-entry", compact=True, placeholder="a number: 2, -0.5, 1e-3 or 3/4")
         yield StatusLine(id="status")
-        yield Footer(compact=True)
+        yield Footer(compact=self.app.size.width < FOOTER_ROOMY)
 
     def show_title(self) -> None:
         self.query_one("#title", Static).update(self.title_text())
@@ -232,6 +234,7 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width, event.size.height)
+        self.query_one(Footer).compact = event.size.width < FOOTER_ROOMY
         self.refresh_bindings()  # the footer's room changed
 
     def _fit(self, width: int, height: int) -> None:
