@@ -49,7 +49,7 @@ async def retitle(pilot, app, title: str | None = None) -> None:
     """Answer the title dialog that saving an edited sample opens: a new title, or Enter keeps it."""
     await until(pilot, lambda: isinstance(app.screen, TitleDialog))
     if title is not None:
-        app.screen.query_one("#title", Input).value = title
+        app.screen.query_one("#sample-title", Input).value = title
     await pilot.press("enter")
     await pilot.pause()
 
@@ -351,7 +351,7 @@ async def test_t_edits_the_title_and_description_as_an_undoable_edit():
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("T")
         assert isinstance(app.screen, TitleDialog)
-        app.screen.query_one("#description", Input).value = "My own words."
+        app.screen.query_one("#sample-description", Input).value = "My own words."
         await retitle(pilot, app, "My 5x5 example")
         assert (stepper(app).sample.title, stepper(app).sample.description) == ("My 5x5 example", "My own words.")
         assert stepper(app).title_text() == "● unsaved edits · My 5x5 example  [seed_conv.toml]"

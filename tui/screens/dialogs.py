@@ -155,16 +155,16 @@ class TitleDialog(ModalScreen[tuple[str, str] | None]):
         with Vertical(classes="dialog"):
             yield Label(f"{self.prompt} (Enter accepts, Esc cancels):")
             yield Label("Title (one line):")
-            yield Input(value=self.sample_title, id="title")
+            yield Input(value=self.sample_title, id="sample-title")
             yield Label("Description:")
-            yield Input(value=" ".join(self.description.split()), id="description")
+            yield Input(value=" ".join(self.description.split()), id="sample-description")
 
     def on_mount(self) -> None:
-        self.query_one("#title", Input).focus()
+        self.query_one("#sample-title", Input).focus()
 
     @on(Input.Submitted)
     def submit(self) -> None:
-        self.dismiss((self.query_one("#title", Input).value, self.query_one("#description", Input).value))
+        self.dismiss((self.query_one("#sample-title", Input).value, self.query_one("#sample-description", Input).value))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
