@@ -351,6 +351,7 @@ async def test_t_edits_the_title_and_description_as_an_undoable_edit():
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("T")
         assert isinstance(app.screen, TitleDialog)
+        assert app.screen.query_one("#sample-title", Input).region.height == 3  # not the title line's style
         app.screen.query_one("#sample-description", Input).value = "My own words."
         await retitle(pilot, app, "My 5x5 example")
         assert (stepper(app).sample.title, stepper(app).sample.description) == ("My 5x5 example", "My own words.")

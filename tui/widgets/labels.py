@@ -142,15 +142,20 @@ class ComputationLine(Line):
         shown = next((form for form in forms if self._fits(form, width or self.app.size.width - 2)), forms[-1])
         self.shown = shown
         content = Text()
+        result_style = ""
         for number, part in enumerate(shown.split(PART_GAP)):
             if number:
-                content.append(PART_GAP)
+                # The gap goes with the result before it: a run that starts with spaces loses them
+                # in some renderers of exported screenshots (`= 3(6 of 8)`).
+                content.append(PART_GAP, result_style)
             head, sep, tail = part.rpartition(" = ")
             if not sep or part.startswith("("):
                 content.append(part)
+                result_style = ""
             else:
                 content.append(head + sep)
                 content.append(tail, "bold")
+                result_style = "bold"
         self.show_content(content)
 
 
