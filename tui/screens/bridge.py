@@ -20,6 +20,8 @@ class BridgeScreen(StepperScreen):
     """The stepper on one cell of the network, opened at the step that computes it."""
 
     BINDINGS = [Binding("escape", "back", "Network", tooltip="Back to the network view")]
+    # Room for Esc in an 80-column footer: one stage (no Tab), and its sample is the network's.
+    NARROW_HIDDEN = frozenset({"next_stage", "parameters"})
 
     DEFAULT_CSS = """
     BridgeScreen #bridge-values { height: auto; padding: 0 1; text-style: bold; }

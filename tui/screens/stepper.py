@@ -43,8 +43,8 @@ PANELS: dict[str, type[StagePanel]] = {
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
 #: The footer is never cut mid-word: under FOOTER_ROOMY columns it is compact, and under
-#: FOOTER_WIDE it also leaves these keys out (help and the command palette list every key); in
-#: edit mode also e and p (Esc leaves edit mode).
+#: FOOTER_WIDE (in edit mode: FOOTER_ROOMY) it also leaves these keys out (help and the command
+#: palette list every key); in edit mode also e and p (Esc leaves edit mode).
 FOOTER_ROOMY = 120
 FOOTER_WIDE = 100
 NARROW_FOOTER = {"go_to", "toggle_theme", "open"}
@@ -134,6 +134,8 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
     # Esc, Tab, Enter, k first), then the rest.
     BINDINGS = STEP_BINDINGS[:4] + EDIT_BINDINGS + STEP_BINDINGS[4:] + FILE_BINDINGS
     AUTO_FOCUS = ""  # the cell entry is the only focusable widget; it takes focus only while typing
+    NARROW_HIDDEN: frozenset[str] = frozenset()
+    """Actions a subclass also leaves out of a narrow footer (see FOOTER_WIDE)."""
 
     # `var`, not `reactive`: a reactive would repaint the whole screen on every step.
     index: var[int] = var(0, init=False)
@@ -189,9 +191,10 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
     def active_bindings(self) -> dict[str, ActiveBinding]:
         """Textual's, with the keys the footer has no room for at 80 columns marked not shown."""
         bindings = super().active_bindings
-        if self.app.size.width >= FOOTER_WIDE:
+        # Edit mode's keys are longer: its footer leaves keys out up to FOOTER_ROOMY columns.
+        if self.app.size.width >= (FOOTER_ROOMY if self.editing else FOOTER_WIDE):
             return bindings
-        hidden = NARROW_EDIT_FOOTER if self.editing else NARROW_FOOTER
+        hidden = (NARROW_EDIT_FOOTER if self.editing else NARROW_FOOTER) | self.NARROW_HIDDEN
         return {
             key: active._replace(binding=replace(active.binding, show=False))
             if active.binding.action in hidden

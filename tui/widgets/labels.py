@@ -191,7 +191,8 @@ class StatusLine(Line):
     def _draw(self) -> None:
         width = self.content_region.width
         self._shown_for = (self.parts, width)
-        self.show_content(packed(self.parts, " · ", width))
+        # Before the first layout: the terminal's width less the padding, a close first guess.
+        self.show_content(packed(self.parts, " · ", width or self.app.size.width - 2))
 
     @property
     def text(self) -> str:
