@@ -656,3 +656,23 @@ async def test_bn1s_bridge_at_200x60_is_drawn_at_normal_density_straight_away():
         await until(pilot, lambda: not panel.fitting)
         n, _, i, j = app.screen.trace[app.screen.index].out_index
         assert on_screen(app, panel.query("MatrixGrid.output")[n], (i, j))
+
+
+def test_packed_breaks_between_parts_only():
+    from tui.widgets.labels import packed
+
+    parts = ["stage 1/4 conv", "step 1 of 760 (conv 1 of 72)", "output (0, 0) of map 0", "size ⌊(6 + 2·0)/1⌋ + 1 = 5"]
+    assert packed(parts, " · ", 200) == " · ".join(parts)
+    assert packed(parts, " · ", 70).split("\n") == [
+        "stage 1/4 conv · step 1 of 760 (conv 1 of 72) · output (0, 0) of map 0",
+        "size ⌊(6 + 2·0)/1⌋ + 1 = 5",
+    ]
+
+
+async def test_the_status_line_never_leaves_a_result_alone_at_80_columns():
+    app = make_app("seed_pipeline")
+    async with app.run_test(size=(80, 24)) as pilot:
+        status_line = stepper(app).query_one(StatusLine)
+        formula = stepper(app).panel.size_formula()
+        await until(pilot, lambda: any(row.endswith(formula) for row in screen_rows(status_line)))
+        assert not any(row.startswith("=") for row in screen_rows(status_line))
