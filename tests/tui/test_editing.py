@@ -18,9 +18,25 @@ from tui.screens.params import ParamsDialog
 from tui.screens.stepper import StepperScreen
 from tui.widgets.entry import CellEntry
 
+#: What each app has notified in a test (recorded through the public App.notify).
+SAID: dict[int, list[str]] = {}
+
+
+@pytest.fixture(autouse=True)
+def record_every_notification(monkeypatch):
+    notify = CnnApp.notify
+
+    def recording(self, message, **options):
+        SAID.setdefault(id(self), []).append(str(message))
+        return notify(self, message, **options)
+
+    monkeypatch.setattr(CnnApp, "notify", recording)
+    yield
+    SAID.clear()
+
 
 def messages(app) -> list[str]:
-    return [notification.message for notification in app._notifications]
+    return SAID.get(id(app), [])
 
 
 def kernel(app) -> list[list[float]]:
@@ -94,7 +110,10 @@ async def test_typing_a_number_sets_the_cell_and_recomputes():
         assert grid(app, "input").cursor == (0, 1)  # Enter moves on, like a spreadsheet
         assert stepper(app).history.dirty
         assert (
-            stepper(app).query_one("#title").render().plain.startswith("● unsaved edits · ")
+            stepper(app)
+            .query_one("#title")
+            .render()
+            .plain.startswith("● unsaved edits, title from before them (T edits it) · ")
         )  # seen at 80 columns too
         await pilot.press("-", "1", ".", "5", "enter")
         await pilot.pause()

@@ -357,6 +357,7 @@ async def test_picker_shows_a_bad_sample_as_a_notification_and_keeps_the_view(tm
     monkeypatch.chdir(tmp_path)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
+        notes = record_notifications(app)
         before = stepper(app)
         await pilot.press("right", "o")
         picker = app.screen
@@ -365,7 +366,6 @@ async def test_picker_shows_a_bad_sample_as_a_notification_and_keeps_the_view(tm
         await pilot.press("enter")
         await pilot.pause()
         assert app.screen is before and before.index == 1
-        notes = [n.message for n in app._notifications]
         assert len(notes) == 1 and message in notes[0] and "\n" not in notes[0]
 
 
@@ -393,7 +393,7 @@ async def test_batch_norm_view_counts_then_normalises_then_reports_mean_and_std(
         panel = stepper(app).panel
         await pilot.press("right", "right")
         first, second = grid(app, "input", 0), grid(app, "input", 1)
-        assert first._counted.sum() == 3 and not second._counted.any()
+        assert first.counted_cells == {(0, 0), (0, 1), (1, 0)} and second.counted_cells == set()
         assert first.current == (1, 0)
         assert line(app) == "Σx = 1 + 1.5 = 2.5   (3 of 8)"
         assert all(c == "·" for row in grid(app, "output").rows_text() for c in row)

@@ -260,6 +260,13 @@ class MatrixGrid(Widget):
         return {(r, c) for r in self._window[0] for c in self._window[1] if 0 <= r < h and 0 <= c < w}
 
     @property
+    def counted_cells(self) -> set[Cell]:
+        """The cells marked as summed so far (batch-norm statistics), (row, col)."""
+        if self._counted is None:
+            return set()
+        return {(int(r), int(c)) for r, c in zip(*np.nonzero(self._counted))}
+
+    @property
     def current(self) -> Cell | None:
         return self._current
 
