@@ -202,6 +202,81 @@ def set_params(sample: Sample, stage_name: str, values: dict[str, object]) -> Sa
     return conform(new)
 
 
+#: Parameters that `step_param` moves by whole steps, per operation.
+STEPPED = {"conv": ("stride", "padding", "dilation"), "pool": ("size", "stride", "padding")}
+#: Batch-norm numbers that `nudge` changes: ε is multiplied, momentum is added to.
+NUDGED = {"eps": "times", "momentum": "plus"}
+
+
+def step_param(sample: Sample, stage_name: str, key: str, delta: int) -> Sample:
+    """stride, padding, dilation (conv) or size, stride, padding (pool) + delta in height and width."""
+    stage = _stage(sample, stage_name)
+    keys = STEPPED.get(stage.op, ())
+    if key not in keys:
+        go = "go to a conv or pool stage" if not keys else f"valid here: {', '.join(keys)}"
+        raise CnnError(f"{key}: the {stage_name} stage ({stage.op}) has no {key} ({go})")
+    return set_param(sample, stage_name, key, [int(v) + delta for v in stage.params[key]])
+
+
+def nudge(sample: Sample, stage_name: str, key: str, amount: float) -> Sample:
+    """Batch norm's ε times amount, or its momentum plus amount (rounded: 0.1 + 0.2 is 0.3)."""
+    stage = _stage(sample, stage_name)
+    if stage.op != "batchnorm" or key not in NUDGED:
+        raise CnnError(f"{key}: the {stage_name} stage is not batch norm (go to a batch-norm stage)")
+    old = float(stage.params[key])
+    return set_param(sample, stage_name, key, old * amount if NUDGED[key] == "times" else round(old + amount, 10))
+
+
+def toggle_mode(sample: Sample, stage_name: str) -> Sample:
+    """Pool: max ↔ average; batch norm: training ↔ eval."""
+    stage = _stage(sample, stage_name)
+    if stage.op == "pool":
+        return set_param(sample, stage_name, "mode", "avg" if stage.params["mode"] == "max" else "max")
+    if stage.op == "batchnorm":
+        return set_param(sample, stage_name, "training", not stage.params["training"])
+    raise CnnError(f"mode: the {stage_name} stage has no mode (pool: max/avg, batch norm: training/eval)")
+
+
+def toggle_bias(sample: Sample, stage_name: str) -> Sample:
+    """A conv stage's bias on (0 per filter) or off."""
+    stage = _stage(sample, stage_name)
+    if stage.op != "conv":
+        raise CnnError(f"bias: the {stage_name} stage is not a convolution")
+    return set_param(sample, stage_name, "bias", 0.0 if stage.params.get("bias") is None else None)
+
+
+def describe(sample: Sample, stage_name: str, key: str) -> str:
+    """One parameter as a notification says it after an edit: 'conv: stride 2', 'bn: eval'."""
+    value = _stage(sample, stage_name).params.get(key)
+    if key == "training":
+        shown = "training" if value else "eval"
+    elif key == "bias":
+        shown = "bias off" if value is None else "bias on (0 per filter; edit it in the bias grid)"
+    elif isinstance(value, tuple):
+        shown = f"{key} {value[0] if value[0] == value[1] else list(value)}"
+    elif isinstance(value, float):
+        shown = f"{key} {value:.6g}"
+    else:
+        shown = f"{key} {value}"
+    return f"{stage_name}: {shown}"
+
+
+#: The longest title a sample may have (it is one line of the screen).
+MAX_TITLE = 200
+
+
+def set_text(sample: Sample, title: str, description: str) -> Sample:
+    """A new title (one line, not empty) and description (any text) for the sample."""
+    title = " ".join(title.split())
+    if not title:
+        raise CnnError("title: a sample needs a title (one line that says what it shows)")
+    if len(title) > MAX_TITLE:
+        raise CnnError(f"title: at most {MAX_TITLE} characters, got {len(title)}")
+    new = copy.deepcopy(sample)
+    new.title, new.description = title, description.strip()
+    return new
+
+
 def _channels_into(sample: Sample, stage: Stage) -> int:
     channels = sample.input.shape[1]
     for earlier in sample.stages:

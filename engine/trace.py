@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -192,6 +192,29 @@ def _as_input(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def conv_text(
+    values: np.ndarray, kernel: np.ndarray, bias: float | None, value: float, term_of: Callable[[float], str] = term
+) -> str:
+    """The line of one convolution step; values and kernel (C, kh, kw).
+
+    One channel: `1·1 + 2·0 + … = 6`. Several channels: one part per channel with its subtotal,
+    then the total of the subtotals with the bias, `ch 0: … = 6   ch 1: … = 3   Σ = 6 + 3 + bias 1 = 10`
+    (parts separated by three spaces, so that a view can shorten the middle ones and keep the result).
+    term_of formats one number (a cached `term` when a trace formats the same numbers many times).
+    """
+    bias_text = "" if bias is None else f" + bias {term(bias)}"
+
+    def products(c: int) -> str:
+        return " + ".join(f"{term_of(v)}·{term_of(k)}" for v, k in zip(values[c].flat, kernel[c].flat))
+
+    if values.shape[0] == 1:
+        return f"{products(0)}{bias_text} = {fmt(value)}"
+    subtotals = [float(np.sum(values[c] * kernel[c])) for c in range(values.shape[0])]
+    parts = [f"ch {c}: {products(c)} = {fmt(sub)}" for c, sub in enumerate(subtotals)]
+    parts.append(f"Σ = {' + '.join(term(sub) for sub in subtotals)}{bias_text} = {fmt(value)}")
+    return "   ".join(parts)
+
+
 def trace_conv(
     x: np.ndarray,
     kernel: np.ndarray,
@@ -228,16 +251,14 @@ def trace_conv(
             total += product
         value = total + bias_values[o]
         output[n, o, i, j] = value
-        line = " + ".join(f"{term_of(v)}·{term_of(k)}" for v, k in zip(values.flat, weight[o].flat))
-        if bias is not None:
-            line += f" + bias {term(bias_values[o])}"
+        line = conv_text(values, weight[o], None if bias is None else float(bias_values[o]), value, term_of)
         steps.append(
             ConvStep(
                 stage=stage,
                 index=len(steps),
                 out_index=(n, o, i, j),
                 value=value,
-                text=f"{line} = {fmt(value)}",
+                text=line,
                 rows=rows,
                 cols=cols,
                 values=_frozen(values),

@@ -78,7 +78,9 @@ class CnnApp(App[int]):
             tooltip="The lecture's whole network (seed_convnet): layers, feature maps, training",
         ),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="Keys and views"),
-        Binding("q", "quit", "Quit", tooltip="Quit"),
+        Binding("q", "quit", "Quit", tooltip="Quit (asks first when there are unsaved edits)"),
+        # Textual's own quit key, listed so that help shows it (it runs the same action_quit).
+        Binding("ctrl+q", "quit", "Quit", show=False, tooltip="Quit, as q"),
     ]
 
     def __init__(

@@ -23,7 +23,7 @@ import numpy as np
 from engine.errors import CnnError
 from engine.network.model import BatchNorm, Conv, Layer, Network, Pool
 from engine.samples import Sample, Stage, validate
-from engine.shapes import MAX_STEPS, output_size, window_span
+from engine.shapes import MAX_STEPS, output_size, output_size_formula, window_span
 from engine.trace import batchnorm_steps
 
 
@@ -40,6 +40,18 @@ class Bridge:
     """e.g. 'conv2 · image 3 · map 17 · cell (5, 9)'."""
     note: str = ""
     """What was left out or changed to make the computation steppable, if anything."""
+    cell: tuple[int, int, int, int] | None = None
+    """(n, c, i, j) of the cell in the layer's output (None for a weight's gradient, which is no cell)."""
+    formulas: tuple[str, ...] = ()
+    """The layer's own output-size formulas (height, width) on its real input (conv and pool)."""
+
+
+def _formulas(layer: Conv | Pool, layer_input: np.ndarray) -> tuple[str, ...]:
+    dilation = getattr(layer, "dilation", (1, 1))
+    return tuple(
+        output_size_formula(n, k, s, p, d)
+        for n, k, s, p, d in zip(layer_input.shape[2:], layer.kernel_size, layer.stride, layer.padding, dilation)
+    )
 
 
 def _window_crop(size: int, index: int, kernel: int, stride: int, padding: int, dilation: int):
@@ -90,7 +102,8 @@ def conv_cell(
     validate(sample, "")
     w_out = output_size(crop.shape[2], layer.kernel_size[1], stride[1], padding[1], layer.dilation[1])
     note = "" if stride == layer.stride else "stride 1 here so the window at the image's edge stays exact"
-    return Bridge(sample, a * w_out + b, float(output[n, o, i, j]), where, note)
+    formulas = _formulas(layer, layer_input)
+    return Bridge(sample, a * w_out + b, float(output[n, o, i, j]), where, note, (n, o, i, j), formulas)
 
 
 def pool_cell(layer: Pool, layer_input: np.ndarray, output: np.ndarray, n: int, c: int, i: int, j: int) -> Bridge:
@@ -104,7 +117,8 @@ def pool_cell(layer: Pool, layer_input: np.ndarray, output: np.ndarray, n: int, 
     )
     validate(sample, "")
     w_out = output_size(crop.shape[2], layer.kernel_size[1], stride[1], padding[1])
-    return Bridge(sample, a * w_out + b, float(output[n, c, i, j]), where)
+    formulas = _formulas(layer, layer_input)
+    return Bridge(sample, a * w_out + b, float(output[n, c, i, j]), where, "", (n, c, i, j), formulas)
 
 
 def batchnorm_channel(
@@ -158,7 +172,8 @@ def batchnorm_channel(
     )
     validate(sample, "")
     count = images * height * width
-    return Bridge(sample, 2 * count + (n * height + i) * width + j, float(output[n, c, i, j]), where, note)
+    step = 2 * count + (n * height + i) * width + j
+    return Bridge(sample, step, float(output[n, c, i, j]), where, note, (n, c, i, j))
 
 
 def bridge(

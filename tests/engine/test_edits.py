@@ -144,3 +144,51 @@ def test_set_params_validates_the_changes_together():
     assert (params["padding"], params["dilation"], params["stride"]) == ((1, 1), (3, 3), (1, 2))
     assert edited.trace().output.shape == (1, 1, 1, 1)
     assert lecture.stages[0].params["dilation"] == (1, 1)  # the original is untouched
+
+
+def test_step_param_moves_height_and_width_and_names_what_is_valid(lecture):
+    wider = edits.step_param(lecture, "conv", "padding", 1)
+    assert wider.stages[0].params["padding"] == (1, 1) and lecture.stages[0].params["padding"] == (0, 0)
+    assert edits.describe(edits.step_param(lecture, "conv", "stride", 1), "conv", "stride") == "conv: stride 2"
+    with pytest.raises(CnnError, match="conv.stride must be at least 1"):
+        edits.step_param(lecture, "conv", "stride", -1)
+    with pytest.raises(CnnError, match=r"has no size \(valid here: stride, padding, dilation\)"):
+        edits.step_param(lecture, "conv", "size", 1)
+
+
+def test_nudge_multiplies_eps_and_adds_to_momentum():
+    bn = samples.load(samples.resolve("seed_batchnorm"))
+    eps = bn.stages[0].params["eps"]
+    assert edits.nudge(bn, "batchnorm", "eps", 10).stages[0].params["eps"] == eps * 10
+    moved = edits.nudge(edits.nudge(bn, "batchnorm", "momentum", 0.1), "batchnorm", "momentum", 0.1)
+    assert moved.stages[0].params["momentum"] == 0.3  # rounded: not 0.30000000000000004
+    with pytest.raises(CnnError, match="momentum must be between 0 and 1"):
+        edits.nudge(bn, "batchnorm", "momentum", -0.2)
+    with pytest.raises(CnnError, match="not batch norm"):
+        edits.nudge(samples.load(samples.resolve("seed_conv")), "conv", "eps", 10)
+
+
+def test_toggles_of_mode_and_bias(lecture):
+    pool = samples.load(samples.resolve("max_pool"))
+    name = pool.stages[0].name
+    assert edits.toggle_mode(pool, name).stages[0].params["mode"] == "avg"
+    assert edits.toggle_mode(edits.toggle_mode(pool, name), name).stages[0].params["mode"] == "max"
+    bn = samples.load(samples.resolve("seed_batchnorm"))
+    evaluated = edits.toggle_mode(bn, "batchnorm")
+    assert evaluated.stages[0].params["training"] is False
+    assert edits.describe(evaluated, "batchnorm", "training") == "batchnorm: eval"
+    with pytest.raises(CnnError, match="has no mode"):
+        edits.toggle_mode(lecture, "conv")
+    biased = edits.toggle_bias(lecture, "conv")
+    assert biased.stages[0].params["bias"].tolist() == [0.0]
+    assert edits.toggle_bias(biased, "conv").stages[0].params.get("bias") is None
+
+
+def test_set_text_changes_title_and_description_and_refuses_an_empty_title(lecture):
+    renamed = edits.set_text(lecture, "  Stride 2\n on the  5x5 ", " why \n")
+    assert (renamed.title, renamed.description) == ("Stride 2 on the 5x5", "why")
+    assert lecture.title != renamed.title
+    with pytest.raises(CnnError, match="needs a title"):
+        edits.set_text(lecture, " \n ", "")
+    with pytest.raises(CnnError, match="at most 200"):
+        edits.set_text(lecture, "x" * 201, "")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.tui.conftest import make_app
+from tests.tui.test_tmux import screen_until, tmux
 from tui.screens.backward import (
     BatchNormGradPanel,
     InputGradPanel,
@@ -180,30 +180,17 @@ def test_stepping_the_5x5_backward_in_tmux_shows_dw():
     server = f"cnn-tui-backward-{uuid.uuid4().hex[:8]}"
     command = f"{sys.executable} -m tui.cli seed_conv_backward"
 
-    def tmux(*args: str) -> str:
-        return subprocess.run(["tmux", "-L", server, *args], check=True, capture_output=True, text=True).stdout
-
-    def screen_until(wanted, seconds: float = 20.0) -> str:
-        deadline = time.monotonic() + seconds
-        text = ""
-        while time.monotonic() < deadline:
-            text = tmux("capture-pane", "-p", "-t", "a")
-            if wanted(text):
-                return text
-            time.sleep(0.1)
-        return text
-
-    tmux("new-session", "-d", "-s", "a", "-x", "80", "-y", "24", "-c", str(ROOT), command)
+    tmux(server, "new-session", "-d", "-s", "a", "-x", "80", "-y", "24", "-c", str(ROOT), command)
     try:
-        assert "step 1 of 44" in screen_until(lambda text: "step 1 of 44" in text)
-        tmux("send-keys", "-t", "a", "Tab")
+        assert "step 1 of 44" in screen_until(server, lambda text: "step 1 of 44" in text)
+        tmux(server, "send-keys", "-t", "a", "Tab")
         for _ in range(8):
-            tmux("send-keys", "-t", "a", "Right")
-        final = screen_until(lambda text: "step 18 of 44" in text and "│ 8  8  5 │" in text)
+            tmux(server, "send-keys", "-t", "a", "Right")
+        final = screen_until(server, lambda text: "step 18 of 44" in text and "│ 8  8  5 │" in text)
         for row in ("│ 8  9  7 │", "│ 5  8  7 │", "│ 8  8  5 │"):
             assert row in final, final
         assert "dconv.weight" in final
-        tmux("send-keys", "-t", "a", "q")
+        tmux(server, "send-keys", "-t", "a", "q")
     finally:
         subprocess.run(["tmux", "-L", server, "kill-server"], capture_output=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 
 import numpy as np
@@ -10,15 +11,32 @@ from textual.widgets import Input, OptionList, Select
 
 from engine import samples
 from tests.tui.conftest import make_app
-from tests.tui.test_stepper import SIZE, grid, line, stepper, until
+from tests.tui.test_stepper import SIZE, grid, line, record_notifications, stepper, until
 from tui.app import CnnApp
-from tui.screens.dialogs import ChoiceDialog, SamplePicker, TextDialog
+from tui.screens.dialogs import ChoiceDialog, SamplePicker, TextDialog, TitleDialog
 from tui.screens.params import ParamsDialog
+from tui.screens.stepper import StepperScreen
 from tui.widgets.entry import CellEntry
+
+#: What each app has notified in a test (recorded through the public App.notify).
+SAID: dict[int, list[str]] = {}
+
+
+@pytest.fixture(autouse=True)
+def record_every_notification(monkeypatch):
+    notify = CnnApp.notify
+
+    def recording(self, message, **options):
+        SAID.setdefault(id(self), []).append(str(message))
+        return notify(self, message, **options)
+
+    monkeypatch.setattr(CnnApp, "notify", recording)
+    yield
+    SAID.clear()
 
 
 def messages(app) -> list[str]:
-    return [notification.message for notification in app._notifications]
+    return SAID.get(id(app), [])
 
 
 def kernel(app) -> list[list[float]]:
@@ -39,6 +57,15 @@ async def answer(pilot, app, text: str) -> None:
     """Type text into the open TextDialog and press Enter."""
     assert isinstance(app.screen, TextDialog)
     app.screen.query_one(Input).value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def retitle(pilot, app, title: str | None = None) -> None:
+    """Answer the title dialog that saving an edited sample opens: a new title, or Enter keeps it."""
+    await until(pilot, lambda: isinstance(app.screen, TitleDialog))
+    if title is not None:
+        app.screen.query_one("#sample-title", Input).value = title
     await pilot.press("enter")
     await pilot.pause()
 
@@ -83,7 +110,10 @@ async def test_typing_a_number_sets_the_cell_and_recomputes():
         assert grid(app, "input").cursor == (0, 1)  # Enter moves on, like a spreadsheet
         assert stepper(app).history.dirty
         assert (
-            stepper(app).query_one("#title").render().plain.startswith("● unsaved edits · ")
+            stepper(app)
+            .query_one("#title")
+            .render()
+            .plain.startswith("● unsaved edits, title from before them (T edits it) · ")
         )  # seen at 80 columns too
         await pilot.press("-", "1", ".", "5", "enter")
         await pilot.pause()
@@ -281,10 +311,11 @@ async def test_save_and_load_round_trip(tmp_path):
         await pilot.press("e", "tab", "k")
         await choose(pilot, app, "Sobel y")
         await pilot.press("s", "ctrl+s")
-        await pilot.pause()
+        await retitle(pilot, app, "Sobel y at stride 2")
         assert not stepper(app).history.dirty
         edited = stepper(app).sample
     loaded = samples.load(tmp_path / "seed_conv.toml")
+    assert loaded.title == "Sobel y at stride 2"
     assert np.array_equal(loaded.stages[0].params["weight"], edited.stages[0].params["weight"])
     assert loaded.stages[0].params["stride"] == (2, 2)
     assert np.array_equal(loaded.trace().output, edited.trace().output)
@@ -296,14 +327,14 @@ async def test_a_shipped_sample_is_saved_under_a_new_path(tmp_path):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("e", "7", "enter", "ctrl+s")
-        await pilot.pause()
+        await retitle(pilot, app)  # Enter keeps the title
         assert isinstance(app.screen, TextDialog)  # asks for a new path
         await answer(pilot, app, str(tmp_path / "mine"))
         assert stepper(app).path == tmp_path / "mine.toml"
         assert not stepper(app).history.dirty and "mine.toml" in stepper(app).title_text()
-        await pilot.press("8", "enter", "ctrl+s")  # now saves in place, no question
-        await pilot.pause()
-        assert not isinstance(app.screen, TextDialog)
+        await pilot.press("8", "enter", "ctrl+s")  # now saves in place: no path asked, only the title
+        await retitle(pilot, app)
+        assert not isinstance(app.screen, TextDialog) and not stepper(app).history.dirty
     assert shipped.read_text() == before
     assert samples.load(tmp_path / "mine.toml").input[0, 0, 0, :2].tolist() == [7, 8]
 
@@ -311,9 +342,57 @@ async def test_a_shipped_sample_is_saved_under_a_new_path(tmp_path):
 async def test_save_as(tmp_path):
     app = app_on_copy(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("W")
+        await pilot.press("W")  # no edits: no title question
         await answer(pilot, app, str(tmp_path / "copy.toml"))
-    assert samples.load(tmp_path / "copy.toml").title == samples.load(tmp_path / "seed_conv.toml").title
+        assert stepper(app).path == tmp_path / "copy.toml"
+    assert samples.dumps(samples.load(tmp_path / "copy.toml")) == samples.dumps(
+        samples.load(tmp_path / "seed_conv.toml")
+    )
+
+
+async def test_save_as_after_edits_saves_the_edited_sample_with_its_new_title(tmp_path):
+    app = app_on_copy(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "s", "escape")
+        assert "title from before them (T edits it)" in stepper(app).title_text()
+        await pilot.press("W")
+        await retitle(pilot, app, "The lecture's 5x5 image under its 3x3 kernel, stride 2")
+        await answer(pilot, app, str(tmp_path / "copy.toml"))
+        expected = samples.dumps(stepper(app).sample)
+        assert "title from before" not in stepper(app).title_text() and not stepper(app).history.dirty
+    saved = samples.load(tmp_path / "copy.toml")
+    assert samples.dumps(saved) == expected and saved.stages[0].params["stride"] == (2, 2)
+    assert saved.title.endswith("stride 2")
+
+
+async def test_t_edits_the_title_and_description_as_an_undoable_edit():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("T")
+        assert isinstance(app.screen, TitleDialog)
+        assert app.screen.query_one("#sample-title", Input).region.height == 3  # not the title line's style
+        app.screen.query_one("#sample-description", Input).value = "My own words."
+        await retitle(pilot, app, "My 5x5 example")
+        assert (stepper(app).sample.title, stepper(app).sample.description) == ("My 5x5 example", "My own words.")
+        assert stepper(app).title_text() == "● unsaved edits · My 5x5 example  [seed_conv.toml]"
+        await pilot.press("T")
+        await retitle(pilot, app, "  ")
+        assert stepper(app).sample.title == "My 5x5 example"  # refused: a title cannot be empty
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert stepper(app).sample.title.startswith("The lecture's 5x5 image")
+
+
+async def test_escape_in_the_title_question_cancels_the_save(tmp_path):
+    app = app_on_copy(tmp_path)
+    before = (tmp_path / "seed_conv.toml").read_text()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "s", "ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, TitleDialog))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert stepper(app).history.dirty
+    assert (tmp_path / "seed_conv.toml").read_text() == before
 
 
 async def test_quit_with_unsaved_edits_asks_first(tmp_path):
@@ -327,6 +406,7 @@ async def test_quit_with_unsaved_edits_asks_first(tmp_path):
         await pilot.press("q")
         await pilot.pause()
         await choose(pilot, app, "save")
+        await retitle(pilot, app)
         await until(pilot, lambda: not app.is_running)
         assert not app.is_running
     assert samples.load(tmp_path / "seed_conv.toml").input[0, 0, 0, 0] == 4
@@ -455,3 +535,128 @@ async def test_random_input_preset_is_seeded_and_differs_each_time():
         await pilot.press("e", "i")
         await choose(pilot, again, "random integers")
         assert np.array_equal(stepper(again).sample.input, first)
+
+
+@pytest.mark.parametrize(
+    ("name", "keys", "channel"),
+    [
+        ("seed_batchnorm", ["e", "left_square_bracket"], 0),  # one channel: [ stays on it
+        ("batchnorm_channels", ["e", "right_square_bracket"], 1),
+        ("seed_pipeline", ["tab", "e", "right_square_bracket"], 1),
+    ],
+)
+async def test_brackets_on_a_batch_norm_view_show_the_other_channel(name, keys, channel):
+    app = make_app(name)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*keys)
+        step = stepper(app).panel.step
+        assert step.channel == channel and step.phase == "mean" and step.out_index[2:] == (0, 0)
+
+
+async def test_batch_norm_mode_key_in_the_pipeline_redraws_the_vectors():
+    app = make_app("seed_pipeline")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("tab", "e", "m")
+        await pilot.pause()
+        assert stepper(app).sample.stages[1].params["training"] is False
+        assert stepper(app).panel.query_one("MatrixGrid.gamma").rows_text() == [["1", "1"]]
+        await pilot.press("m")
+        await pilot.pause()
+        assert stepper(app).sample.stages[1].params["training"] is True
+
+
+async def test_stepping_while_the_panels_are_rebuilt_waits_for_the_rebuild():
+    """An autoplay tick (index += 1) that lands while an edit replaces the panels draws nothing."""
+    app = make_app("seed_pipeline")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("tab", "e")
+        screen = stepper(app)
+        sample = screen.sample
+        toggled = samples.load(samples.resolve("seed_pipeline"))
+        toggled.stages[1].params["training"] = False
+        rebuild = asyncio.ensure_future(screen.apply_sample(toggled, toggled.trace()))
+        ticks = 0
+        while not rebuild.done():
+            screen.index += 1  # what the autoplay timer does on every tick
+            ticks += 1
+            await asyncio.sleep(0)
+        await rebuild
+        assert ticks > 1 and screen.sample is toggled and sample is not toggled
+        await pilot.press("right")
+        assert stepper(app).panel.step.out_index is not None
+
+
+async def test_autoplay_during_mode_edits_never_crashes():
+    """The sequence from issue 15 (crashed 5 times in 6 before the rebuild guard)."""
+    app = make_app("seed_pipeline")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("tab", "p", *["plus"] * 5, "e", *["m"] * 4)
+        await pilot.pause()
+        await pilot.press("p")
+        assert not stepper(app).playing and stepper(app).editing
+
+
+BAD_PATHS = [".", "/", "..", "~nosuchuser/x.toml", "~nosuchuser", "a\0b.toml", "   "]
+
+
+@pytest.mark.parametrize("text", BAD_PATHS + ["{tmp}/no/such/folder/x.toml", "{tmp}"])
+async def test_save_as_never_crashes_on_a_bad_path(tmp_path, text):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        said = record_notifications(app)
+        await pilot.press("e", "7", "enter", "escape", "W")
+        await retitle(pilot, app)
+        assert isinstance(app.screen, TextDialog)
+        app.screen.query_one(Input).value = text.format(tmp=tmp_path)
+        await pilot.press("enter")
+        await pilot.pause()
+        if text.strip():
+            assert isinstance(app.screen, StepperScreen) and len(said) == 1
+        else:
+            assert isinstance(app.screen, TextDialog)  # blank: the dialog waits for a name
+            await pilot.press("escape")
+        assert stepper(app).history.dirty and stepper(app).sample.input[0, 0, 0, 0] == 7 and app.is_running
+
+
+@pytest.mark.parametrize("text", BAD_PATHS + ["{tmp}/missing.csv", "{tmp}", "{tmp}/matrix.toml"])
+async def test_load_matrix_never_crashes_on_a_bad_path(tmp_path, text):
+    (tmp_path / "matrix.toml").write_text("title = 'not a matrix'\n")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        said = record_notifications(app)
+        await pilot.press("e", "ctrl+o")
+        assert isinstance(app.screen, TextDialog)
+        app.screen.query_one(Input).value = text.format(tmp=tmp_path)
+        await pilot.press("enter")
+        await pilot.pause()
+        if not text.strip():
+            await pilot.press("escape")
+        else:
+            assert len(said) == 1
+        assert isinstance(app.screen, StepperScreen) and not stepper(app).history.dirty and app.is_running
+
+
+def test_the_editing_mixin_uses_only_its_host_contract():
+    """Every `self.` member EditingMixin uses is its own, EditingHost's or a textual Screen's."""
+    import ast
+    import inspect
+
+    from textual.screen import Screen
+
+    from tui.screens import editing
+
+    tree = ast.parse(inspect.getsource(editing.EditingMixin))
+    used = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
+    }
+    host = set(editing.EditingHost.__annotations__) | {
+        name for name in vars(editing.EditingHost) if not name.startswith("_")
+    }
+    allowed = set(dir(editing.EditingMixin)) | host | set(dir(Screen))
+    assert used - allowed == set()
+    assert used & host - set(dir(editing.EditingMixin)), "the contract is what the mixin really uses"
+    sample = samples.load(samples.resolve(None))
+    screen = StepperScreen(sample, sample.trace())  # StepperScreen keeps the contract
+    assert {name for name in host if name not in vars(screen) and not hasattr(StepperScreen, name)} == set()

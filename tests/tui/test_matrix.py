@@ -63,10 +63,39 @@ async def test_big_density_draws_three_lines_a_row_and_numbers_rows_and_columns(
         grid.show(VALUES, marked=(1, 1))
         await pilot.pause()
         lines = grid.render().plain.splitlines()
-        # column numbers, a blank line, 3 lines for row 0, a spacer, 3 lines for row 1
+        # column numbers, a rule, 3 lines for row 0, a spacer, 3 lines for row 1
         assert len(lines) == 2 + 3 + 1 + 3 == grid.size.height
         assert lines[0].split() == ["0", "1", "2"]
-        assert lines[3].lstrip().startswith("0") and lines[7].lstrip().startswith("1")
+        assert lines[3].lstrip().startswith("0│") and lines[7].lstrip().startswith("1│")
         assert "┌" in lines[6] and "┘" in lines[8]
         region = grid.cells_region((1,), (1,))
         assert region is not None and region.height == 3
+
+
+async def test_indices_are_set_apart_from_the_data_by_rules():
+    """Row and column numbers sit outside a rule: `0 1 2` is never read as the matrix's first row."""
+    app = GridApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid = app.query_one(MatrixGrid)
+        grid.density = "roomy"
+        grid.show(VALUES)
+        await pilot.pause()
+        lines = grid.render().plain.splitlines()
+        assert lines[0].split() == ["0", "1", "2"] and lines[0].startswith("  ")
+        assert lines[1].startswith(" ┌─") and set(lines[1][2:]) == {"─"}
+        assert lines[2].startswith("0│") and lines[4].startswith("1│") and lines[3].startswith(" │")
+        assert grid.rows_text() == [["1", "-2", "3.5"], ["4", "5", "6"]]
+
+
+@pytest.mark.parametrize(
+    ("density", "marked_text"), [("compact", "    ▸0"), ("normal", "    [0]"), ("roomy", "     [0] ")]
+)
+async def test_the_maximum_marker_sits_next_to_its_value_in_an_all_zero_window(density, marked_text):
+    app = GridApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid = app.query_one(MatrixGrid)
+        grid.density = density
+        grid.show(np.array([[0.0, -1.25], [0.0, 0.0]]), marked=(0, 0))  # cells are 5 wide (-1.25)
+        await pilot.pause()
+        first = grid.render().plain.splitlines()[2 if density == "roomy" else 0]
+        assert first.startswith(("0│" if density == "roomy" else "") + marked_text)

@@ -24,7 +24,8 @@ def tmux(server: str, *args: str) -> str:
     return subprocess.run(["tmux", "-L", server, *args], check=True, capture_output=True, text=True).stdout
 
 
-def screen_until(server: str, wanted, seconds: float = 20.0) -> str:
+def screen_until(server: str, wanted, seconds: float = 60.0) -> str:
+    """The pane's text as soon as wanted(text) holds (the last text after `seconds`: a loaded machine is slow)."""
     deadline = time.monotonic() + seconds
     text = ""
     while time.monotonic() < deadline:

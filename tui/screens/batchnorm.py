@@ -20,14 +20,17 @@ VECTORS = {"gamma": "γ", "beta": "β", "running_mean": "running mean", "running
 #: What each phase computes, in symbols.
 PHASE_FORMULAS = {
     "mean": "mean phase: μ = Σx / (N·H·W), summed over every image and position of the channel",
-    "var": "variance phase: σ² = Σ(x − μ)² / (N·H·W)   (the biased variance, used to normalise)",
-    "normalize": "normalise phase: y = (x − μ)/√(σ² + ε)·γ + β for every element",
+    "var": "variance phase: σ² = Σ(x − μ)² / (N·H·W)   (the biased variance, used to normalize)",
+    "normalize": "normalize phase: y = (x − μ)/√(σ² + ε)·γ + β for every element",
     "running": "running statistics: running = (1 − momentum)·running + momentum·batch value",
 }
 
 
 class BatchNormPanel(StagePanel):
-    """Input batch (counted elements underlined, the current one reversed) above the output batch."""
+    """Input batch (counted elements underlined, the current one reversed) above the output batch
+    (each batch's images side by side, or one under the other when they are wider than the screen)."""
+
+    STACKABLE = ".batch"
 
     DEFAULT_CSS = """
     BatchNormPanel .grid-row { layout: vertical; }
@@ -146,7 +149,7 @@ class BatchNormPanel(StagePanel):
         )
 
     def result_text(self, step: BatchNormStep) -> str:
-        """After the channel is normalised: the output's mean and standard deviation."""
+        """After the channel is normalized: the output's mean and standard deviation."""
         if not (step.phase == "running" or (step.phase == "normalize" and step.done == step.count)):
             return ""
         c = step.channel

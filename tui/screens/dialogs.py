@@ -1,4 +1,4 @@
-"""Small modal dialogs: go to step N, and the sample picker."""
+"""Small modal dialogs: go to step N, the sample picker, a choice, a line of text (a path), a title."""
 
 from __future__ import annotations
 
@@ -40,8 +40,11 @@ class GoToDialog(ModalScreen[int | None]):
             number = int(text)
         except ValueError:
             number = 0
+        if not text:
+            self.app.notify(f"type a step number from 1 to {self.steps} (Esc cancels)", severity="warning")
+            return
         if not 1 <= number <= self.steps:
-            self.app.notify(f"{text or 'nothing'} is not a step number: give 1 to {self.steps}", severity="error")
+            self.app.notify(f"{text} is not a step number: give 1 to {self.steps}", severity="error")
             return
         self.dismiss(number)
 
@@ -132,6 +135,36 @@ class TextDialog(ModalScreen[str | None]):
     def submit(self, event: Input.Submitted) -> None:
         if event.value.strip():
             self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TitleDialog(ModalScreen[tuple[str, str] | None]):
+    """Edit a sample's title and description; Enter accepts both, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, description: str, prompt: str = "Title and description of the sample") -> None:
+        super().__init__()
+        self.sample_title = title
+        self.description = description
+        self.prompt = prompt
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"{self.prompt} (Enter accepts, Esc cancels):")
+            yield Label("Title (one line):")
+            yield Input(value=self.sample_title, id="sample-title")
+            yield Label("Description:")
+            yield Input(value=" ".join(self.description.split()), id="sample-description")
+
+    def on_mount(self) -> None:
+        self.query_one("#sample-title", Input).focus()
+
+    @on(Input.Submitted)
+    def submit(self) -> None:
+        self.dismiss((self.query_one("#sample-title", Input).value, self.query_one("#sample-description", Input).value))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -8,26 +8,29 @@ validated Sample or refuses with a one-line reason (shown as a notification; not
 changes). The screen keeps a History of samples for undo/redo and re-traces after
 each edit, staying on the same step where it still exists.
 
-EditingMixin is mixed into StepperScreen; it relies on the screen's `sample`,
-`panel`, `stage_index` and `apply_sample(sample)`.
+EditingMixin is mixed into StepperScreen. What it needs from that screen is written
+down in EditingHost (and a test holds the mixin to it). The mixin only maps keys to
+calls: the arithmetic of every edit is in engine.edits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from engine import edits, samples
+from engine.edits import History
 from engine.errors import CnnError
 from engine.files import user_path
 from engine.numbers import fmt
-from engine.samples import Sample
-from engine.trace import BatchNormStep
-from tui.screens.dialogs import ChoiceDialog, TextDialog
-from tui.screens.panel import EditPlace
+from engine.samples import Sample, Stage
+from engine.trace import BatchNormStep, Trace
+from tui.screens.dialogs import ChoiceDialog, TextDialog, TitleDialog
+from tui.screens.panel import EditPlace, StagePanel
 from tui.screens.params import ParamsDialog
 from tui.widgets.entry import CellEntry
 
@@ -146,6 +149,7 @@ FILE_BINDINGS = [
         "ctrl+s", "save", "Save", show=False, tooltip="Save to the open file (a shipped sample asks for a new path)"
     ),
     Binding("W", "save_as", "Save as", show=False, tooltip="Save as a new file (w opens the network view)"),
+    Binding("T", "edit_title", "Title", show=False, tooltip="Edit the sample's title and description"),
 ]
 
 #: Actions that only work (and only show in the footer) in edit mode.
@@ -156,8 +160,46 @@ STEP_ACTIONS_TAKEN = {"next", "previous", "next_stage", "previous_stage"}
 TYPING_STARTS = set("0123456789-.")
 
 
+@runtime_checkable
+class EditingHost(Protocol):
+    """The screen EditingMixin is mixed into: a textual Screen with these members besides."""
+
+    sample: Sample
+    """The sample as edited so far (replaced, never mutated, by every edit)."""
+    trace: Trace
+    """The sample's trace."""
+    history: History
+    """Every state of the sample, for undo/redo; `dirty` = unsaved edits."""
+    path: Path | None
+    """Where ctrl+s saves (None: never saved)."""
+    saved_title: str
+    """The title the sample was opened or last saved with."""
+    index: int
+    """Global index of the step shown (setting it steps)."""
+    largest_density: str
+    """The largest cell density the terminal allows."""
+
+    @property
+    def panel(self) -> StagePanel:
+        """The current stage's panel."""
+        ...
+
+    @property
+    def stage_index(self) -> int:
+        """Number of the current stage."""
+        ...
+
+    async def apply_sample(self, sample: Sample, trace: Trace) -> None:
+        """Show an edited sample (new panels, the same step where it still exists)."""
+        ...
+
+    def show_title(self) -> None:
+        """Redraw the title line (unsaved mark, title, file)."""
+        ...
+
+
 class EditingMixin:
-    """Edit mode for StepperScreen (see the module docstring)."""
+    """Edit mode for an EditingHost (StepperScreen; see the module docstring)."""
 
     editing: bool = False
     typing: bool = False
@@ -171,6 +213,8 @@ class EditingMixin:
         """check_action's answer for editing actions; None: not an editing action."""
         if self.typing:
             return False  # while typing, keys belong to the entry
+        if action == "kernel_preset" and self.kernel_target() is None:
+            return False  # no conv stage (a pooling sample): k has nothing to fill
         if action in EDIT_ACTIONS:
             return self.editing
         if action in STEP_ACTIONS_TAKEN and self.editing:
@@ -256,27 +300,27 @@ class EditingMixin:
         place = self.place()
         batch, maps = stage.output.shape[:2]
         if isinstance(step, BatchNormStep):
-            wanted = [(step.channel + delta) % maps]
+            wanted: tuple[int, ...] = ((step.channel + delta) % maps,)
 
             def key(candidate) -> tuple:
                 return (candidate.channel,) if candidate.phase == step.phase else ()
         else:
             n, c = step.out_index[:2]
             if stage.op == "conv" and place is not None and place.target.endswith(".kernel"):
-                wanted = [(n, (c + delta) % maps)]
+                wanted = (n, (c + delta) % maps)
             elif stage.op == "conv":
-                wanted = [((n + delta) % batch, c)]
+                wanted = ((n + delta) % batch, c)
             else:
-                flat = (n * maps + c + delta) % (batch * maps)
-                wanted = [divmod(flat, maps)]
+                wanted = divmod((n * maps + c + delta) % (batch * maps), maps)
 
             def key(candidate) -> tuple:
                 return tuple(candidate.out_index[:2])
 
-        at = [k for k, candidate in enumerate(stage.steps) if key(candidate) == tuple(wanted[0])]
+        at = [k for k, candidate in enumerate(stage.steps) if key(candidate) == tuple(wanted)]
         if not at:
             self.app.bell()
             return
+        # The same element of the other map (batch norm: the same element of the other channel).
         same = [k for k in at if tuple(stage.steps[k].out_index[2:]) == tuple(step.out_index[2:])]
         self.index = self.trace.stage_starts[self.stage_index] + (same or at)[0]
 
@@ -346,8 +390,9 @@ class EditingMixin:
 
     # ------------------------------------------------------------ applying edits
 
-    async def edit(self, change: Callable[[Sample], Sample], done: str = "") -> bool:
-        """Apply change to the sample; a CnnError is shown and changes nothing."""
+    async def edit(self, change: Callable[[Sample], Sample], done: str | Callable[[Sample], str] = "") -> bool:
+        """Apply change to the sample; a CnnError is shown and changes nothing. done: what to
+        notify afterwards (or a function of the new sample that says it)."""
         try:
             sample = change(self.sample)
             trace = sample.trace()
@@ -358,6 +403,8 @@ class EditingMixin:
             return True  # nothing changed (the same value typed again): no undo step, not dirty
         self.history.push(sample)
         await self.apply_sample(sample, trace)
+        if callable(done):
+            done = done(sample)
         if done:
             self.notify(done, timeout=3)
         return True
@@ -382,8 +429,10 @@ class EditingMixin:
         if place is not None and place.target.endswith(".kernel"):
             return place.target
         stages = self.sample.stages
-        current = stages[self.stage_index]
-        conv = current if current.op == "conv" else next((s for s in stages if s.op == "conv"), None)
+        current = stages[self.stage_index] if self.stage_index < len(stages) else None  # None: a backward stage
+        if current is not None and current.op == "conv":
+            return f"{current.name}.kernel"
+        conv = next((s for s in stages if s.op == "conv"), None)
         return None if conv is None else f"{conv.name}.kernel"
 
     async def action_resize(self, axis: str, delta: int) -> None:
@@ -400,40 +449,32 @@ class EditingMixin:
         verb = "added" if delta > 0 else "removed"
         await self.edit(lambda s: edits.resize(s, target, axis, delta), f"{target}: {axis} {verb}")
 
+    def stage_in_view(self) -> Stage | None:
+        """The sample's stage in view; None, with a notice, on a backward stage (its parameters are the
+        forward stage's: go back to it to change them)."""
+        if self.stage_index < len(self.sample.stages):
+            return self.sample.stages[self.stage_index]
+        self.notify("a backward stage has no parameters of its own: change them on its forward stage", timeout=4)
+        return None
+
     async def action_step_param(self, key: str, delta: int) -> None:
-        stage = self.sample.stages[self.stage_index]
-        if key not in stage.params or not isinstance(stage.params[key], tuple):
-            self.notify(f"{key}: the {stage.name} stage has no {key} (go to a conv or pool stage)", severity="error")
+        if (stage := self.stage_in_view()) is None:
             return
-        value = [v + delta for v in stage.params[key]]
-        shown = value[0] if value[0] == value[1] else value
-        await self.edit(lambda s: edits.set_param(s, stage.name, key, value), f"{stage.name}: {key} {shown}")
+        name = stage.name
+        await self.edit(lambda s: edits.step_param(s, name, key, delta), lambda s: edits.describe(s, name, key))
 
     async def action_nudge(self, key: str, amount: float) -> None:
         """Batch norm's ε times amount, or its momentum plus amount."""
-        stage = self.sample.stages[self.stage_index]
-        if stage.op != "batchnorm":
-            self.notify(f"{key}: the {stage.name} stage is not batch norm (go to a batch-norm stage)", severity="error")
+        if (stage := self.stage_in_view()) is None:
             return
-        old = float(stage.params[key])
-        value = old * amount if key == "eps" else round(old + amount, 10)
-        await self.edit(lambda s: edits.set_param(s, stage.name, key, value), f"{stage.name}: {key} {fmt(value)}")
+        name = stage.name
+        await self.edit(lambda s: edits.nudge(s, name, key, amount), lambda s: edits.describe(s, name, key))
 
     async def action_toggle_mode(self) -> None:
-        stage = self.sample.stages[self.stage_index]
-        if stage.op == "pool":
-            key, value = "mode", "avg" if stage.params["mode"] == "max" else "max"
-        elif stage.op == "batchnorm":
-            key, value = "training", not stage.params["training"]
-        else:
-            self.notify(
-                f"mode: the {stage.name} stage has no mode (pool: max/avg, batch norm: training/eval)", severity="error"
-            )
+        if (stage := self.stage_in_view()) is None:
             return
-        words = {True: "training", False: "eval"}
-        await self.edit(
-            lambda s: edits.set_param(s, stage.name, key, value), f"{stage.name}: {words.get(value, value)}"
-        )
+        key = "training" if stage.op == "batchnorm" else "mode"
+        await self.edit(lambda s: edits.toggle_mode(s, stage.name), lambda s: edits.describe(s, stage.name, key))
 
     async def action_toggle_bias(self) -> None:
         target = self.kernel_target()
@@ -441,14 +482,11 @@ class EditingMixin:
             self.notify("bias: this sample has no conv stage", severity="error")
             return
         name = target.partition(".")[0]
-        value = 0.0 if next(s for s in self.sample.stages if s.name == name).params.get("bias") is None else None
-        await self.edit(
-            lambda s: edits.set_param(s, name, "bias", value),
-            f"{name}: bias {'on (0 per filter; edit it in the bias grid)' if value is not None else 'off'}",
-        )
+        await self.edit(lambda s: edits.toggle_bias(s, name), lambda s: edits.describe(s, name, "bias"))
 
     def action_parameters(self) -> None:
-        stage = self.sample.stages[self.stage_index]
+        if (stage := self.stage_in_view()) is None:
+            return
         if stage.op == "relu":
             self.notify("ReLU has no parameters", timeout=3)
             return
@@ -534,11 +572,37 @@ class EditingMixin:
         self.save()
 
     def action_save_as(self) -> None:
-        self.save_as()
+        self.save(as_new=True)
 
-    def save(self, after: Callable[[], object] | None = None) -> None:
-        """Save to the open file; a shipped or never-saved sample asks for a new path first."""
-        if self.path is None or samples.is_shipped(self.path):
+    def title_is_stale(self) -> bool:
+        """The sample was edited but its title is still the one it was opened or last saved with."""
+        return self.history.dirty and self.sample.title == self.saved_title
+
+    def action_edit_title(self) -> None:
+        async def chosen(text: tuple[str, str] | None) -> None:
+            if text is not None:
+                await self.edit(lambda s: edits.set_text(s, *text), "title and description set")
+
+        self.app.push_screen(TitleDialog(self.sample.title, self.sample.description), chosen)
+
+    def save(self, after: Callable[[], object] | None = None, as_new: bool = False) -> None:
+        """Save to the open file; a shipped or never-saved sample asks for a new path first.
+        An edited sample whose title was not changed offers the title for editing first."""
+        if not self.title_is_stale():
+            self._save_to_file(after, as_new)
+            return
+
+        async def chosen(text: tuple[str, str] | None) -> None:
+            if text is not None and await self.edit(lambda s: edits.set_text(s, *text)):
+                self._save_to_file(after, as_new)
+
+        prompt = "The title is from before your edits: say what the sample shows now, then it is saved"
+        self.app.push_screen(TitleDialog(self.sample.title, self.sample.description, prompt), chosen)
+
+    def _save_to_file(self, after: Callable[[], object] | None, as_new: bool) -> None:
+        if as_new:
+            self.save_as(after)
+        elif self.path is None or samples.is_shipped(self.path):
             self.save_as(after, "a shipped sample is never overwritten: ")
         else:
             self.write(self.path, after)
@@ -568,6 +632,7 @@ class EditingMixin:
             self.notify(str(error), title="Not saved", severity="error", timeout=10)
             return
         self.path = saved
+        self.saved_title = self.sample.title
         self.history.mark_saved()
         self.show_title()
         self.notify(f"saved {saved}", timeout=3)

@@ -33,7 +33,7 @@ from engine.network.data import synthetic
 from engine.network.model import BatchNorm, Conv, Layer, LayerError, Linear, Network, Pool
 from engine.numbers import fmt
 from engine.shapes import output_size_formula
-from tui.screens.stepper import StepperScreen
+from tui.screens.bridge import BridgeScreen
 from tui.screens.training import TrainingConfig, TrainingScreen
 from tui.widgets.heatmap import Scale, Thumbnails, Tile, ZoomMap, image_rgb, scale_text
 from tui.widgets.layer_table import LayerTable, dims
@@ -90,44 +90,6 @@ def view_batch(network: Network, count: int = VIEW_BATCH, seed: int = 0) -> tupl
 
 class StatsTable(DataTable, can_focus=False):
     """The batch-norm statistics, one row per channel (the screen's keys move its cursor)."""
-
-
-class BridgeScreen(StepperScreen):
-    """The stepper on one cell of the network, opened at the step that computes it."""
-
-    BINDINGS = [Binding("escape", "back", "Network", tooltip="Back to the network view")]
-
-    # A conv2 cell sums 64·9 products: keep its line from pushing the grids off the screen.
-    DEFAULT_CSS = """
-    BridgeScreen StagePanel .computation { max-height: 7; overflow-y: auto; }
-    BridgeScreen #bridge-values { height: auto; padding: 0 1; text-style: bold; }
-    """
-
-    def __init__(self, link: Bridge) -> None:
-        trace = link.sample.trace()
-        super().__init__(link.sample, trace)
-        self.link = link
-        self.stepped_value = float(trace[link.step].value)
-
-    def compose(self) -> ComposeResult:
-        for widget in super().compose():
-            yield widget
-            if widget.id == "title":
-                yield Static(self.comparison(), id="bridge-values", markup=False)
-
-    def comparison(self) -> str:
-        batch, stepped = self.link.batch_value, self.stepped_value
-        text = (
-            f"batch path (float32) {batch:.8g}   step by step (float64) {stepped:.12g}   "
-            f"difference {abs(batch - stepped):.1e}: float32 rounding"
-        )
-        return text + (f"\nnote: {self.link.note}" if self.link.note else "")
-
-    def on_mount(self) -> None:
-        self.index = self.link.step  # runs before StepperScreen.on_mount, which then draws it
-
-    def action_back(self) -> None:
-        self.dismiss()
 
 
 class NetworkScreen(Screen):

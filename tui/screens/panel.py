@@ -27,6 +27,11 @@ from engine.trace import StageTrace, Step
 from tui.widgets.labels import ComputationLine
 from tui.widgets.matrix import DENSITIES, MatrixGrid
 
+#: A stage with more input and output elements than this is drawn at most at "normal" density:
+#: its grids cannot fit larger cells, and laying out each try takes a visible while (bn1's bridge
+#: is 8 images of 32×32 per side).
+LARGE_STAGE_CELLS = 4000
+
 
 @dataclass(frozen=True)
 class EditPlace:
@@ -72,7 +77,12 @@ class StagePanel(Vertical):
     StagePanel .grid-row { width: auto; height: auto; }
     StagePanel .grid-column { width: auto; height: auto; margin: 0 2 0 0; }
     StagePanel .column-title { text-style: bold; }
+    StagePanel .stacked { layout: vertical; }
     """
+
+    STACKABLE = ""
+    """Selector of the rows of grids that are stacked (one under the other) when they are wider
+    than the grid area, instead of running off its right edge ('' = never)."""
 
     CHANNEL_WORD = "map"
     """What the status line calls the output's second axis: a filter's map, or a channel."""
@@ -83,9 +93,11 @@ class StagePanel(Vertical):
         self.local_index = 0
         self.density = "normal"
         """The cell density the grids are drawn at."""
+        self.fitting = False
+        """True from fit() until its density is settled and the grids are arranged and scrolled."""
         self._fit_generation = 0
         self._fitted_for: tuple | None = None
-        self._in_view: tuple[MatrixGrid, tuple[int, ...], tuple[int, ...]] | None = None
+        self._in_view: tuple | None = None
         """The cells last kept in view: scrolled to again once a fit has changed the layout."""
 
     def compose(self) -> ComposeResult:
@@ -170,6 +182,9 @@ class StagePanel(Vertical):
             return  # the same terminal again (Resize events repeat): keep the density found
         self._fitted_for = fitted_for
         self._fit_generation += 1
+        self.fitting = True
+        if self.stage.input.size + self.stage.output.size > LARGE_STAGE_CELLS:
+            largest = min(largest, "normal", key=DENSITIES.index)  # big cells could never fit: skip the tries
         self._try_density(DENSITIES[: DENSITIES.index(largest) + 1][::-1], self._fit_generation)
 
     def _set_density(self, density: str) -> None:
@@ -204,13 +219,38 @@ class StagePanel(Vertical):
         self._fitted()
 
     def _fitted(self) -> None:
-        """The density is settled: the cells in view moved with the layout, so scroll to them again."""
+        """The density is settled: stack rows that are too wide, then scroll to the cells in view
+        again (they moved with the layout). After a refresh, so that the sizes are the new ones."""
+        self.call_after_refresh(self._arrange)
+
+    def _arrange(self) -> None:
+        if not self.is_attached:
+            return
+        if self.STACKABLE:
+            area = self.query_one(".grids", ScrollableContainer)
+            room = area.scrollable_content_region.width
+            for row in self.query(self.STACKABLE):
+                needed = sum(
+                    child.outer_size.width + child.styles.margin.width for child in row.children if child.display
+                )
+                row.set_class(needed > room, "stacked")
         if self._in_view is not None:
             self.keep_in_view(*self._in_view)
+        self.call_after_refresh(self._settled)
 
-    def keep_in_view(self, grid: MatrixGrid, rows: tuple[int, ...], cols: tuple[int, ...]) -> None:
-        """Scroll the grid area (after the next layout) so that these cells of grid are visible."""
-        self._in_view = (grid, rows, cols)
+    def _settled(self) -> None:
+        self.fitting = False
+
+    def keep_in_view(
+        self,
+        grid: MatrixGrid,
+        rows: tuple[int, ...],
+        cols: tuple[int, ...],
+        also: tuple[MatrixGrid, tuple[int, ...], tuple[int, ...]] | None = None,
+    ) -> None:
+        """Scroll the grid area (after the next layout) so that these cells of grid are visible,
+        and the cells `also` names too (another grid's current cell) where both fit."""
+        self._in_view = (grid, rows, cols, also)
 
         def scroll() -> None:
             if not self.is_attached:
@@ -219,6 +259,11 @@ class StagePanel(Vertical):
             box = grid.cells_region(rows, cols)
             if box is None:
                 return
+            other = also[0].cells_region(*also[1:]) if also is not None else None
+            if other is not None:
+                both = box.union(other)
+                if both.width <= area.scrollable_content_region.width and both.height <= area.size.height:
+                    box = both
             origin = area.content_region.offset - area.scroll_offset
             area.scroll_to_region(box.translate(-origin), animate=False, immediate=True)
 

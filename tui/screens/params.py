@@ -72,7 +72,7 @@ class ParamsDialog(ModalScreen[Sample | None]):
                 text = "" if values is None else ", ".join(fmt(v) for v in values)
                 with Horizontal(classes="param-row"):
                     yield Label(LABELS.get(key, key), classes="param-label")
-                    yield Input(text, id=key, placeholder="one number, or one per channel/filter: 1, 0.5", compact=True)
+                    yield Input(text, id=key, placeholder="e.g. 0.5, or one per filter: 1, 0.5", compact=True)
             for key in NUMBERS.get(op, ()):
                 with Horizontal(classes="param-row"):
                     yield Label(LABELS.get(key, key), classes="param-label")

@@ -8,11 +8,12 @@ current panel, the stage bar and the status line what to show.
 from __future__ import annotations
 
 import bisect
+from dataclasses import replace
 from pathlib import Path
 
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
@@ -43,6 +44,14 @@ PANELS: dict[str, type[StagePanel]] = {
 
 #: Autoplay speeds in steps per second, slowest first.
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+
+#: The footer is never cut mid-word: under FOOTER_ROOMY columns it is compact, and under
+#: FOOTER_WIDE (in edit mode: FOOTER_ROOMY) it also leaves these keys out (help and the command
+#: palette list every key); in edit mode also e and p (Esc leaves edit mode).
+FOOTER_ROOMY = 120
+FOOTER_WIDE = 100
+NARROW_FOOTER = {"go_to", "toggle_theme", "open"}
+NARROW_EDIT_FOOTER = NARROW_FOOTER | {"toggle_edit", "play"}
 
 #: The smallest terminal (width, height) for each cell density above "normal"; a panel
 #: uses the largest one allowed whose grids fit without scrolling.
@@ -128,6 +137,8 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
     # Esc, Tab, Enter, k first), then the rest.
     BINDINGS = STEP_BINDINGS[:4] + EDIT_BINDINGS + STEP_BINDINGS[4:] + FILE_BINDINGS
     AUTO_FOCUS = ""  # the cell entry is the only focusable widget; it takes focus only while typing
+    NARROW_HIDDEN: frozenset[str] = frozenset()
+    """Actions a subclass also leaves out of a narrow footer (see FOOTER_WIDE)."""
 
     # `var`, not `reactive`: a reactive would repaint the whole screen on every step.
     index: var[int] = var(0, init=False)
@@ -145,10 +156,14 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         """Every state of the sample since it was opened, for undo/redo; `dirty` = unsaved edits."""
         self.path: Path | None = sample.path
         """Where ctrl+s saves (None: not saved yet)."""
+        self.saved_title = sample.title
+        """The title the sample was opened or last saved with (stale once the sample is edited)."""
         self.stage_number = -1
         self.largest_density = "normal"
         self._timer: Timer | None = None
         self._row_starts = row_starts(trace)
+        self.rebuilding = False
+        """True while apply_sample replaces the panels: nothing draws them then."""
 
     @property
     def source_name(self) -> str:
@@ -156,7 +171,10 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
 
     def title_text(self) -> str:
         # The unsaved mark comes first: a long title is cut at the right edge of an 80-column terminal.
-        return ("● unsaved edits · " if self.history.dirty else "") + f"{self.sample.title}  [{self.source_name}]"
+        mark = "● unsaved edits · " if self.history.dirty else ""
+        if self.title_is_stale():
+            mark = "● unsaved edits, title from before them (T edits it) · "
+        return mark + f"{self.sample.title}  [{self.source_name}]"
 
     def compose(self) -> ComposeResult:
         yield Static(self.title_text(), id="title", markup=False)
@@ -167,10 +185,25 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         yield Static("", id="edit-line", classes="edit-only", markup=False)
         yield CellEntry(id="cell-entry", compact=True, placeholder="a number: 2, -0.5, 1e-3 or 3/4")
         yield StatusLine(id="status")
-        yield Footer()
+        yield Footer(compact=self.app.size.width < FOOTER_ROOMY)
 
     def show_title(self) -> None:
         self.query_one("#title", Static).update(self.title_text())
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """Textual's, with the keys the footer has no room for at 80 columns marked not shown."""
+        bindings = super().active_bindings
+        # Edit mode's keys are longer: its footer leaves keys out up to FOOTER_ROOMY columns.
+        if self.app.size.width >= (FOOTER_ROOMY if self.editing else FOOTER_WIDE):
+            return bindings
+        hidden = (NARROW_EDIT_FOOTER if self.editing else NARROW_FOOTER) | self.NARROW_HIDDEN
+        return {
+            key: active._replace(binding=replace(active.binding, show=False))
+            if active.binding.action in hidden
+            else active
+            for key, active in bindings.items()
+        }
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         editing = self.edit_check(action)
@@ -186,8 +219,14 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         for number, panel in enumerate(panels):
             panel.display = number == stage_number
         switcher = self.query_one(ContentSwitcher)
-        await switcher.remove_children()
-        await switcher.mount_all(panels)
+        # While the panels are replaced, an autoplay tick or a resize must not draw a panel that is
+        # gone or not yet composed: they wait for the rebuild, which draws once at the end.
+        self.rebuilding = True
+        try:
+            await switcher.remove_children()
+            await switcher.mount_all(panels)
+        finally:
+            self.rebuilding = False
         switcher.current = f"stage-{stage_number}"
         self.stage_number = -1
         self.set_reactive(StepperScreen.index, index)
@@ -201,12 +240,14 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width, event.size.height)
+        self.query_one(Footer).compact = event.size.width < FOOTER_ROOMY
+        self.refresh_bindings()  # the footer's room changed
 
     def _fit(self, width: int, height: int) -> None:
         allowed = [name for name, (w, h) in DENSITY_SIZES.items() if width >= w and height >= h]
         self.largest_density = allowed[-1] if allowed else "normal"
         self.set_class(bool(allowed), "roomy")
-        if self.stage_number >= 0:
+        if self.stage_number >= 0 and not self.rebuilding:
             self.panel.fit(self.largest_density)
 
     # ------------------------------------------------------------ state
@@ -250,12 +291,16 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
             self.notify(f"autoplay speed: {SPEEDS[self.speed]:g} steps/s (p plays)", timeout=2)
 
     def _tick(self) -> None:
+        if self.rebuilding:
+            return  # the panels are being replaced; the next tick steps on
         if self.index >= len(self.trace) - 1:
             self.playing = False
         else:
             self.index += 1
 
     def _show(self) -> None:
+        if self.rebuilding:
+            return  # apply_sample draws once the new panels are mounted
         number = self.stage_index
         if number != self.stage_number:
             self.stage_number = number
@@ -270,22 +315,31 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
             self.show_cursor()
 
     def _show_status(self) -> None:
+        if self.rebuilding:
+            return
         stages = self.trace.stages
         stage = stages[self.stage_index]
         step_text = f"step {self.index + 1} of {len(self.trace)}"
         if len(stages) > 1:
             step_text += f" ({stage_label(stage)} {self.local_index + 1} of {len(stage)})"
         play = f"▶ {SPEEDS[self.speed]:g} steps/s" if self.playing else ""
-        panel = self.panel
         self.query_one(StatusLine).show(
             [
                 f"stage {self.stage_index + 1}/{len(stages)} {stage_label(stage)}" if len(stages) > 1 else stage.name,
                 step_text,
-                panel.position(),
-                panel.size_formula(),
+                self.position_text(),
+                self.size_formula_text(),
                 play,
             ]
         )
+
+    def position_text(self) -> str:
+        """Where the current step writes, for the status line."""
+        return self.panel.position()
+
+    def size_formula_text(self) -> str:
+        """The output-size formula(s) of the current stage, for the status line ('' when none)."""
+        return self.panel.size_formula()
 
     # ------------------------------------------------------------ actions
 

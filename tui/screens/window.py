@@ -11,7 +11,10 @@ from tui.widgets.matrix import MatrixGrid
 
 
 class MapPanel(StagePanel):
-    """The current (image, channel) map of the input beside the same map of the output, filling."""
+    """The current (image, channel) map of the input beside the same map of the output, filling
+    (the output under the input when the two are wider than the screen)."""
+
+    STACKABLE = ".grid-row"
 
     def compose_grids(self) -> ComposeResult:
         yield column("input", [MatrixGrid(self.map_title(0, 0), indices=True, classes="input")], "inputs")
@@ -27,9 +30,9 @@ class MapPanel(StagePanel):
         source = self.query_one("MatrixGrid.input", MatrixGrid)
         source.show(self.stage.input[n, c], **input_roles)
         window = input_roles.get("window") or ((i,), (j,))
-        self.keep_in_view(source, *window)
-        filled = written_up_to(self.stage.output.shape, self.local_index)
         target = self.query_one("MatrixGrid.output", MatrixGrid)
+        self.keep_in_view(source, *window, also=(target, (i,), (j,)))
+        filled = written_up_to(self.stage.output.shape, self.local_index)
         target.show(self.stage.output[n, c], filled=filled[n, c], current=(i, j))
         title = self.map_title(n, c)
         source.border_title = title

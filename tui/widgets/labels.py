@@ -67,38 +67,120 @@ class Line(Static):
             self.refresh(layout=True)
 
 
+#: Engine lines separate their parts (a channel's subtotal, a note, the total) with three spaces.
+PART_GAP = "   "
+
+
+def _items(head: str) -> tuple[list[str], str]:
+    """The terms of a sum (` + `) or the values of a list (`, `), and the separator used."""
+    for separator in (" + ", ", "):
+        if separator in head:
+            return head.split(separator), separator
+    return [head], ""
+
+
+def elide(part: str, keep: int) -> str:
+    """`a + b + c + d + e = v` with at most keep leading terms and the last: `a + … + e = v`."""
+    head, sep, result = part.rpartition(" = ")
+    if not sep:
+        head, result = part, ""
+    items, separator = _items(head)
+    if len(items) <= keep + 1:
+        return part
+    shown = separator.join([*items[:keep], "…", items[-1]])
+    return f"{shown}{sep}{result}"
+
+
+def condensed_forms(text: str) -> list[str]:
+    """text, then ever shorter forms that all keep the final `= result`: first the middle parts'
+    terms elided, then those parts cut to their subtotals (`ch 0 = 6`), then only the last part
+    with fewer and fewer of its terms, and at last `… = result`."""
+    parts = text.split(PART_GAP)
+    forms = [text]
+    *middle, last = parts
+    if middle:
+        forms.append(PART_GAP.join([*(elide(p, 2) for p in middle), last]))
+        short = [f"{p.partition(':')[0]} = {p.rpartition(' = ')[2]}" if ":" in p and " = " in p else p for p in middle]
+        forms.append(PART_GAP.join([*short, last]))
+        forms.append(PART_GAP.join(["…", last]) if len(middle) > 0 else last)
+    head = forms[-1].split(PART_GAP)[:-1]
+    for keep in (8, 4, 2, 1):
+        forms.append(PART_GAP.join([*head, elide(last, keep)]))
+    result = last.rpartition(" = ")[2]
+    forms.append(f"… = {result}" if " = " in last else last)
+    return forms
+
+
 class ComputationLine(Line):
-    """The step's arithmetic, `1·1 + 2·0 + … = 6`, with the result in bold; wraps when long."""
+    """The step's arithmetic, `1·1 + 2·0 + … = 6`, with the result in bold; wraps when long.
+
+    A line longer than MAX_LINES rows is shown condensed (see condensed_forms): the `= result`
+    is never cut. `text` is always the step's whole line; `shown` what is on screen.
+    """
 
     DEFAULT_CSS = """
     ComputationLine { width: 1fr; height: auto; padding: 0 1; text-style: none; }
     """
 
+    MAX_LINES = 3
+    """Rows the line may take before it is condensed (2 on a terminal under 30 rows)."""
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__("", id=id, classes=classes, markup=False)
         self.text = ""
+        self.shown = ""
+        self._shown_for: tuple[str, int] = ("", 0)
 
     def show(self, line: str) -> None:
         """line is a Step's text; each result (after the last ` = ` of a part) is bold."""
-        if line == self.text:
+        if line == self.text and self._shown_for == (line, self.content_region.width):
             return
         self.text = line
+        self._draw()
+
+    def on_resize(self) -> None:
+        # After the layout pass that resized us: a new layout asked for during it would be lost.
+        self.call_after_refresh(self._redraw_for_width)
+
+    def _redraw_for_width(self) -> None:
+        if self._shown_for != (self.text, self.content_region.width):
+            self._draw()
+
+    def _fits(self, candidate: str, width: int) -> bool:
+        rows = self.MAX_LINES if self.app.size.height >= 30 else self.MAX_LINES - 1
+        return len(Text(candidate).wrap(self.app.console, width)) <= rows
+
+    def _draw(self) -> None:
+        width = self.content_region.width
+        self._shown_for = (self.text, width)
+        # Before the first layout: the terminal's width less the padding, a close first guess.
+        forms = condensed_forms(self.text)
+        shown = next((form for form in forms if self._fits(form, width or self.app.size.width - 2)), forms[-1])
+        self.shown = shown
         content = Text()
-        # Engine lines separate their parts with three spaces; notes in parentheses stay plain.
-        for number, part in enumerate(line.split("   ")):
+        result_style = ""
+        for number, part in enumerate(shown.split(PART_GAP)):
             if number:
-                content.append("   ")
+                # The gap goes with the result before it: a run that starts with spaces loses them
+                # in some renderers of exported screenshots (`= 3(6 of 8)`).
+                content.append(PART_GAP, result_style)
             head, sep, tail = part.rpartition(" = ")
             if not sep or part.startswith("("):
                 content.append(part)
+                result_style = ""
             else:
                 content.append(head + sep)
                 content.append(tail, "bold")
+                result_style = "bold"
         self.show_content(content)
 
 
 class StatusLine(Line):
-    """Stage, step k of N, output position, output-size formula, autoplay: joined with ` · `."""
+    """Stage, step k of N, output position, output-size formula, autoplay: joined with ` · `.
+
+    Where one row is too narrow, the line breaks between parts, never inside one (a formula's
+    `= 5` stays with its formula).
+    """
 
     DEFAULT_CSS = """
     StatusLine { width: 1fr; height: auto; padding: 0 1; background: $panel; color: $foreground; }
@@ -107,13 +189,41 @@ class StatusLine(Line):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
         self.parts: tuple[str, ...] = ()
+        self._shown_for: tuple[tuple[str, ...], int] = ((), 0)
 
     def show(self, parts: Sequence[str]) -> None:
         parts = tuple(p for p in parts if p)
-        if parts != self.parts:
+        if (parts, self.content_region.width) != self._shown_for:
             self.parts = parts
-            self.show_content(" · ".join(parts))
+            self._draw()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._redraw_for_width)
+
+    def _redraw_for_width(self) -> None:
+        if self._shown_for != (self.parts, self.content_region.width):
+            self._draw()
+
+    def _draw(self) -> None:
+        width = self.content_region.width
+        self._shown_for = (self.parts, width)
+        # Before the first layout: the terminal's width less the padding, a close first guess.
+        self.show_content(packed(self.parts, " · ", width or self.app.size.width - 2))
 
     @property
     def text(self) -> str:
         return " · ".join(self.parts)
+
+
+def packed(parts: Sequence[str], separator: str, width: int) -> str:
+    """parts joined by separator, broken into rows of at most width between parts (a part
+    longer than a row gets a row of its own, which then wraps)."""
+    if width <= 0:
+        return separator.join(parts)
+    rows: list[str] = []
+    for part in parts:
+        if rows and len(rows[-1]) + len(separator) + len(part) <= width:
+            rows[-1] += separator + part
+        else:
+            rows.append(part)
+    return "\n".join(rows)

@@ -55,6 +55,15 @@ def big_number(text: str) -> tuple[str, str, str]:
     return "".join(rows[0]), "".join(rows[1]), "".join(rows[2])
 
 
+def marked_cell(body: str, width: int, margins: tuple[int, int]) -> str:
+    """A marked (maximum) cell of a one-line density: `[7]` right next to the number, or `▸7`
+    where there is no right margin; as wide as any other cell (margins + width)."""
+    left, right = margins
+    if right:
+        return f"{'[' + body + ']':>{left + width + 1}}" + " " * (right - 1)
+    return f"{'▸' + body:>{left + width}}"
+
+
 def big_width(text: str) -> int:
     return len(big_number(text)[0])
 
@@ -88,7 +97,7 @@ class MatrixGrid(Widget):
     MatrixGrid > .matrix-grid--current { text-style: bold reverse; color: $success; }
     MatrixGrid > .matrix-grid--marked { text-style: bold underline; }
     MatrixGrid > .matrix-grid--counted { text-style: bold underline; color: $accent; }
-    MatrixGrid > .matrix-grid--index { text-style: dim; }
+    MatrixGrid > .matrix-grid--index { text-style: dim italic; color: $primary; }
     MatrixGrid > .matrix-grid--cursor { text-style: bold reverse underline; color: $accent; }
     MatrixGrid.editable { border: round $accent; }
     """
@@ -251,13 +260,15 @@ class MatrixGrid(Widget):
         return {(r, c) for r in self._window[0] for c in self._window[1] if 0 <= r < h and 0 <= c < w}
 
     @property
-    def current(self) -> Cell | None:
-        return self._current
+    def counted_cells(self) -> set[Cell]:
+        """The cells drawn as counted (underlined: summed so far, a routed window), (row, col)."""
+        if self._counted is None:
+            return set()
+        return {(int(r), int(c)) for r, c in zip(*np.nonzero(self._counted))}
 
     @property
-    def counted_cells(self) -> set[Cell]:
-        """The cells drawn as counted (underlined), (row, col)."""
-        return set() if self._counted is None else {(int(r), int(c)) for r, c in zip(*np.nonzero(self._counted))}
+    def current(self) -> Cell | None:
+        return self._current
 
     @property
     def marked(self) -> Cell | None:
@@ -357,28 +368,29 @@ class MatrixGrid(Widget):
         blank_cell = " " * self._cell_width
         if big:
             marked_edges = [(inner + "┌", "┐" + inner), (inner + "│", "│" + inner), (inner + "└", "┘" + inner)]
-        elif right_margin:
-            marked_edges = [(inner + "[", "]" + right_margin[1:])]
         else:
-            marked_edges = [("▸", "")]
+            marked_edges = []  # drawn tight around the number (below), so `[0]` never reads `[     0]`
         label_width = self._label_width
         index_style = role_styles["index"]
 
         def label(number: int | None) -> tuple[str, Style]:
-            """A row number (None: blank) for the label column."""
-            return (f"{'' if number is None else number:>{label_width - 1}} ", index_style)
+            """A row number (None: blank) and the rule that sets the numbers apart from the data."""
+            return (f"{'' if number is None else number:>{label_width - 1}}│", index_style)
 
         lines: list[list[tuple[str, Style]]] = []
         if label_width:
+            # Column numbers above a rule, row numbers left of one: indices, never read as data.
             align = "^" if big else ">"  # over the middle of a large digit, else over the last one
             lines.append(
-                [label(None)]
+                [(" " * label_width, index_style)]
                 + [
                     (f"{left_margin}{c if 0 <= c < w else '':{align}{number_width}}{right_margin}", index_style)
                     for c in range(-pw, w + pw)
                 ]
             )
-            lines.append([])
+            lines.append(
+                [(" " * (label_width - 1) + "┌", index_style), ("─" * (self._cell_width * (w + 2 * pw)), index_style)]
+            )
         for r in range(-ph, h + ph):
             if r > -ph:
                 # Spacer lines between rows keep the window one solid block.
@@ -422,6 +434,9 @@ class MatrixGrid(Widget):
                     roles += ("marked",)
                     edges = marked_edges
                 cell_style = style_of(roles)
+                if edges is marked_edges and not big:
+                    row_lines[0].append((marked_cell(body, number_width, self._margins), cell_style))
+                    continue
                 for k, (line, (left, right)) in enumerate(zip(big_number(body) if big else (body,), edges)):
                     row_lines[k].append((f"{left}{line:>{number_width}}{right}", cell_style))
             lines.extend(row_lines)
