@@ -13,7 +13,6 @@ Widgets get pictures and numbers; they never compute.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Static
 from engine.errors import CnnError
 from engine.network import load
 from engine.network.bridge import Bridge, bridge
-from engine.network.data import synthetic
+from engine.network.inspect import ChannelStats, batchnorm_stats, look, softmax, view_batch
 from engine.network.model import BatchNorm, Conv, Layer, LayerError, Linear, Network, Pool
 from engine.numbers import fmt
 from engine.shapes import output_size_formula
@@ -39,53 +38,8 @@ from tui.widgets.heatmap import Scale, Thumbnails, Tile, ZoomMap, image_rgb, sca
 from tui.widgets.layer_table import LayerTable, dims
 from tui.widgets.matrix import MatrixGrid
 
-#: Images in the batch the view shows. Small enough that one batch-norm channel of the first
-#: layer (8·32·32 elements, 3 steps each) can be stepped through whole (engine.shapes.MAX_STEPS).
-VIEW_BATCH = 8
 #: The neighbourhood of the cursor drawn as numbers beside an enlarged map.
 NEIGHBOURHOOD = 2
-
-
-@dataclass(frozen=True)
-class ChannelStats:
-    """One batch-norm channel on the view's batch (training mode)."""
-
-    batch_mean: float
-    batch_var: float
-    out_mean: float
-    out_std: float
-    running_mean: float
-    running_var: float
-    gamma: float
-    beta: float
-
-
-def batchnorm_stats(
-    layer: BatchNorm, layer_input: np.ndarray, output: np.ndarray, state: dict[str, np.ndarray]
-) -> list[ChannelStats]:
-    """Per channel: the batch's μ and σ² (biased, what normalises), the output's mean and std,
-    the running statistics and γ, β. layer_input and output (N, C, H, W) or (N, F)."""
-    axes = (0, 2, 3) if layer_input.ndim == 4 else (0,)
-    x, y = layer_input.astype(np.float64), output.astype(np.float64)
-    columns = (
-        x.mean(axes),
-        x.var(axes),
-        y.mean(axes),
-        y.std(axes),
-        *(state[layer.key(k)] for k in ("running_mean", "running_var", "weight", "bias")),
-    )
-    return [ChannelStats(*map(float, values)) for values in zip(*columns)]
-
-
-def view_batch(network: Network, count: int = VIEW_BATCH, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(images (N, C, H, W) float32, labels (N,)): the synthetic set when the network takes 3×H×H
-    images, else seeded noise (labels 0)."""
-    c, h, w = network.input_shape
-    if c == 3 and h == w:
-        data = synthetic(count, seed, size=h)
-        return data.images.astype(np.float32), data.labels
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((count, c, h, w)).astype(np.float32), np.zeros(count, np.int64)
 
 
 class StatsTable(DataTable, can_focus=False):
@@ -222,12 +176,8 @@ class NetworkScreen(Screen):
 
     def run_batch(self) -> None:
         """Forward the view's batch in training mode (batch statistics), keeping the running ones."""
-        network = self.network
-        assert network is not None
-        kept = {key: value.copy() for key, value in network.state.items() if ".running_" in key}
-        self.logits, self.acts = network.forward(self.x, training=True, activations=True)
-        for key, value in kept.items():
-            network.state[key][...] = value
+        assert self.network is not None
+        self.logits, self.acts = look(self.network, self.x)
 
     @property
     def layers(self) -> list[Layer]:
@@ -308,9 +258,9 @@ class NetworkScreen(Screen):
         table = self.query_one(LayerTable)
         self._table_compact = self.compact
         if self.error is not None:
-            table.show(
-                self.input_shape, self.error.rows, compact=self.compact, failing=self.error.layer, spec=self.error.spec
-            )
+            error = self.error
+            later = [(name, str(t.get("type", "?"))) for name, t in zip(error.names, error.spec)][error.layer :]
+            table.show(self.input_shape, error.rows, compact=self.compact, failing=error.layer, later=later)
         else:
             table.show(self.input_shape, self.network.summary(), compact=self.compact)
 
@@ -329,10 +279,12 @@ class NetworkScreen(Screen):
                 self._fill_table()
             self.call_after_refresh(self._show)
 
-    @on(DataTable.RowHighlighted, "#layers")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.cursor_row != self.layer:
-            self.layer = event.cursor_row
+    @on(LayerTable.Picked)
+    def _row_picked(self, event: LayerTable.Picked) -> None:
+        self.layer = event.row
+        table = self.query_one(LayerTable)
+        if table.cursor_row != self.layer:  # the total row, or rows after a layer that cannot be built
+            table.move_cursor(row=self.layer)
 
     # ------------------------------------------------------------ state -> widgets
 
@@ -518,20 +470,18 @@ class NetworkScreen(Screen):
     def stats(self) -> list[ChannelStats]:
         layer = self.current
         assert isinstance(layer, BatchNorm)
-        return batchnorm_stats(layer, self.output_of(self.layer - 1), self.maps, self.network.state)
+        return batchnorm_stats(self.network, layer, self.output_of(self.layer - 1), self.maps)
 
     def _show_error(self) -> None:
         error = self.error
         assert error is not None
         self.query_one("#picture-area", ContentSwitcher).current = "error"
-        failing = error.spec[error.layer]
-        name = failing.get("name", failing.get("type", "?"))
+        name = error.name
         self.query_one("#picture-title", Static).update(f'✗ layer {error.layer + 1} "{name}" cannot be built')
         self.query_one("#scale", Static).update("")
-        why = str(error).split(": ", 2)[-1]  # the message without the file and layer it names
         lines = [
             "Why:",
-            f"  {why}",
+            f"  {error.reason}",
             "",
             "How the shapes flow, layer by layer (per image):",
             f"  input      {dims(self.input_shape)}",
@@ -581,9 +531,7 @@ class NetworkScreen(Screen):
         if isinstance(layer, Linear):
             text = f"{head}; y = W·x + b with W {layer.out_features}×{layer.in_features}"
             if layer is self.layers[-1] and len(self.logits):
-                logits = self.logits[self.image].astype(np.float64)
-                p = np.exp(logits - logits.max())
-                p /= p.sum()
+                p = softmax(self.logits[self.image])
                 best = int(p.argmax())
                 text += (
                     f"; image {self.image}: predicts {self.class_name(best)} (p = {fmt(p[best])}), "
