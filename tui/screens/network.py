@@ -234,7 +234,7 @@ class NetworkScreen(Screen):
     #layers { width: auto; max-width: 55%; border-right: solid $foreground 40%; }
     #pictures { width: 1fr; padding: 0 0 0 1; }
     #picture-title { height: 1; text-style: bold; text-wrap: nowrap; text-overflow: ellipsis; }
-    #scale { height: 1; text-wrap: nowrap; }
+    #scale { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
     #picture-area { height: 1fr; }
     #zoom { height: 1fr; }
     #zoom-scroll { width: auto; max-width: 70%; height: 1fr; }
@@ -415,8 +415,9 @@ class NetworkScreen(Screen):
         # Two columns a value when that fits the room the map may take (70% of the picture area).
         room = self.query_one("#picture-area").size
         fits = picture.shape[1] * 2 <= room.width * 0.7 and picture.shape[0] <= room.height
-        self.query_one(ZoomMap).show(picture, (i, j), big=fits)
-        r = NEIGHBOURHOOD
+        zoom = self.query_one(ZoomMap)
+        zoom.show(picture, (i, j), big=fits)
+        r = self.neighbourhood_radius(values, i, j)
         rows = slice(max(i - r, 0), i + r + 1)
         cols = slice(max(j - r, 0), j + r + 1)
         grid = self.query_one("#neighbourhood", MatrixGrid)
@@ -432,7 +433,9 @@ class NetworkScreen(Screen):
         self.query_one("#zoom-info", Static).update(info)
 
         def keep() -> None:
-            region = self.query_one(ZoomMap).content_region
+            if not zoom.is_attached:  # the screen was closed or replaced meanwhile
+                return
+            region = zoom.content_region
             scale_x = 2 if fits else 1
             top = i if fits else i // 2
             area.scroll_to_region(
@@ -440,6 +443,17 @@ class NetworkScreen(Screen):
             )
 
         self.call_after_refresh(keep)
+
+    def neighbourhood_radius(self, values: np.ndarray, i: int, j: int) -> int:
+        """NEIGHBOURHOOD, or less when that many columns of these numbers would not fit beside the
+        map (a grid is shown whole or not at all: a 3×3 beats a 5×5 cut at its 5th column)."""
+        room = self.query_one("#zoom-side").content_region.width
+        for r in range(NEIGHBOURHOOD, 0, -1):
+            window = values[max(i - r, 0) : i + r + 1, max(j - r, 0) : j + r + 1]
+            width = max(len(fmt(v)) for v in window.flat) + 2  # a space either side
+            if not room or window.shape[1] * width + 2 <= room:  # + the border
+                return r
+        return 0
 
     def _show_stats(self) -> None:
         layer = self.current
@@ -563,12 +577,16 @@ class NetworkScreen(Screen):
             self.layer += 1
 
     def _step_channel(self, delta: int) -> None:
+        if self.error is not None:  # no layer past the failing one has maps
+            return
         if self.layer == 0 or self.maps.ndim != 4:
             self._step_image(delta)
         else:
             self.channel = max(0, min(self.channel + delta, self.channels - 1))
 
     def _step_image(self, delta: int) -> None:
+        if self.error is not None:
+            return
         self.image = max(0, min(self.image + delta, len(self.x) - 1))
 
     def action_left(self) -> None:

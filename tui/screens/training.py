@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from rich.progress_bar import ProgressBar
-from rich.table import Table
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -162,7 +161,9 @@ class TrainingScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="train-title", markup=False)
-        yield Static(id="train-progress")
+        with Horizontal(id="train-progress"):
+            yield Static(id="train-bar")
+            yield Static(id="train-left", markup=False)
         yield Static(id="train-status", markup=False)
         yield Horizontal(id="plots")
         yield Static("first conv layer, image 0 (eval mode), refreshed while training", id="maps-title")
@@ -173,6 +174,8 @@ class TrainingScreen(Screen[None]):
     TrainingScreen { layout: vertical; }
     #train-title { height: auto; text-style: bold; padding: 0 1; background: $panel; }
     #train-progress { height: 1; padding: 0 1; }
+    #train-bar { width: 1fr; }
+    #train-left { width: auto; padding: 0 0 0 1; }
     #train-status { height: auto; padding: 0 1; }
     #plots { height: 2fr; min-height: 8; }
     #plots > Vertical { width: 1fr; }
@@ -398,25 +401,18 @@ class TrainingScreen(Screen[None]):
 
     def _show_progress(self) -> None:
         """The bar, the share done and the time left (estimated from running time only)."""
+        bar, label = self.query_one("#train-bar", Static), self.query_one("#train-left", Static)
         if not self.total:
-            text = "loading the data…" if self.state == "running" else ""
-            self.query_one("#train-progress", Static).update(text)
+            bar.update(ProgressBar(total=1, completed=0))
+            label.update("loading the data…" if self.state == "running" else self.state)
             return
         left = seconds_left(self.batches_done, self.total, self.seconds())
-        if self.state == "done":
-            when = "done"
-        elif self.state in ("paused", "stopped"):
+        if self.state != "running":
             when = self.state
         else:
             when = "…" if left is None else f"{clock(left)} left"
-        grid = Table.grid(expand=True, padding=(0, 1))
-        grid.add_column(ratio=1)
-        grid.add_column(no_wrap=True, justify="right")
-        grid.add_row(
-            ProgressBar(total=self.total, completed=self.batches_done),
-            f"{self.batches_done / self.total:4.0%} · {when}",
-        )
-        self.query_one("#train-progress", Static).update(grid)
+        bar.update(ProgressBar(total=self.total, completed=self.batches_done))
+        label.update(f"{self.batches_done / self.total:.0%} · {when}")
 
     def action_pause(self) -> None:
         if self.state == "running":

@@ -129,5 +129,7 @@ class LayerTable(DataTable, can_focus=False):
         return str(self.get_row_at(row)[self.get_column_index(column)])
 
     def on_click(self, event: events.Click) -> None:
-        # DataTable's own click handler has moved the cursor by now.
-        self.post_message(self.Picked(self.cursor_row))
+        # This runs before DataTable's own handler moves the cursor: read the row from the click.
+        row = event.style.meta.get("row")
+        if isinstance(row, int) and row >= 0:
+            self.post_message(self.Picked(row))
