@@ -484,6 +484,7 @@ async def test_paused_training_stands_still_its_clock_and_estimate_too():
         await pilot.pause(1.2)
         assert training.seconds() == seconds and first_line(progress) == shown
         assert "paused" in shown and "left" not in shown
+        assert "━" in first_line(training.query_one("#train-bar"))  # the bar is drawn, a line high
         await pilot.press("p")
         await until(pilot, lambda: training.seconds() > seconds)
 

@@ -558,6 +558,14 @@ class NetworkScreen(Screen):
 
     # ------------------------------------------------------------ actions
 
+    #: What a network that cannot be built has nothing for (its footer leaves them out).
+    NEEDS_MAPS = frozenset(("left", "right", "previous_page", "next_page", "previous_image", "next_image", "zoom"))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.error is not None and (action in self.NEEDS_MAPS or action == "statistics"):
+            return False
+        return True
+
     def _move_cursor(self, di: int, dj: int) -> None:
         h, w = self.maps.shape[2:]
         i, j = self.cursor

@@ -174,7 +174,7 @@ class TrainingScreen(Screen[None]):
     TrainingScreen { layout: vertical; }
     #train-title { height: auto; text-style: bold; padding: 0 1; background: $panel; }
     #train-progress { height: 1; padding: 0 1; }
-    #train-bar { width: 1fr; }
+    #train-bar { width: 1fr; height: 1; }
     #train-left { width: auto; padding: 0 0 0 1; }
     #train-status { height: auto; padding: 0 1; }
     #plots { height: 2fr; min-height: 8; }
