@@ -463,6 +463,7 @@ async def test_the_training_screen_paused_or_finished_does_nothing(monkeypatch):
         await until(pilot, lambda: training.state == "stopped" and training.control.ended.is_set())
         await pilot.pause(0.3)
         assert await activity.over_a_second() == ([], [])
+        training.config = TrainingConfig(train_size=32, test_size=16, batch_size=16, epochs=1)
         await pilot.press("r")
         await until(pilot, lambda: training.state == "done", 60)
         await pilot.pause(0.3)
