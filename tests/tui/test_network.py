@@ -296,6 +296,11 @@ async def test_training_to_the_end_and_the_batch_norm_comparison():
         training = app.screen
         await until(pilot, lambda: training.state == "done", 60)
         assert training.batches_done == 2 and len(training.runs[0].epochs) == 1
+        await pilot.pause()
+        seconds = training.seconds()
+        assert seconds > 0 and first_line(training.query_one("#train-left")).strip() == "100% · done"
+        await pilot.pause(0.2)
+        assert training.seconds() == seconds  # the clock stopped with the run
         await pilot.press("c")
         await until(pilot, lambda: training.state == "done", 60)
         assert [run.label for run in training.runs] == ["with batch norm", "without batch norm"]
@@ -313,6 +318,8 @@ async def test_training_on_a_missing_data_file_says_why_and_keeps_the_view(tmp_p
         training = app.screen
         await until(pilot, lambda: training.state == "stopped")
         assert any("missing.npz" in message for message in told)
+        await pilot.pause()
+        assert first_line(training.query_one("#train-left")).strip() == "stopped"  # no longer "loading the data…"
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, NetworkScreen))
 

@@ -352,12 +352,13 @@ class TrainingScreen(Screen[None]):
     def on_training_screen_finished(self, message: Finished) -> None:
         if message.generation != self.control.generation:
             return
+        self._pause_clock()  # while the state still says whether the clock ran
         if message.error:
             self.state = "stopped"
             self.notify(message.error, title="Cannot train", severity="error", timeout=10)
         elif self.state != "stopped":
             self.state = "stopped" if message.stopped else "done"
-        self._pause_clock()
+        self._show_progress()
         self._show_status()
 
     def _show_plots(self) -> None:
