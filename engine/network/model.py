@@ -387,7 +387,10 @@ class LayerError(CnnError):
 
     Besides the one-line message it carries what a view needs to mark the
     failing layer in a table: `rows`, the SummaryRow of every layer before it,
-    `spec`, the [[layer]] tables as written, and the network's input_shape.
+    `spec`, the [[layer]] tables as written, and the network's input_shape;
+    and what it would otherwise parse out of the message: `name` and `kind` of
+    the failing layer (an unnamed layer named as the network names it, e.g.
+    "fc1") and `reason`, the message without the file and layer it names.
     """
 
     def __init__(
@@ -395,6 +398,20 @@ class LayerError(CnnError):
     ) -> None:
         super().__init__(message)
         self.layer, self.rows, self.spec, self.input_shape = layer, rows, spec, input_shape
+        counts: dict[str, int] = {}
+        self.names: list[str] = []
+        """The name of every [[layer]] table as written (unnamed ones named as the network names them)."""
+        for table in spec:
+            table = table if isinstance(table, dict) else {}
+            kind = str(table.get("type", "?"))
+            counts[kind] = counts.get(kind, 0) + 1
+            self.names.append(str(table.get("name", f"{kind}{counts[kind]}")))
+        failing = spec[layer] if 0 <= layer < len(spec) and isinstance(spec[layer], dict) else {}
+        self.kind = str(failing.get("type", "?"))
+        self.name = self.names[layer] if 0 <= layer < len(self.names) else self.kind
+        where = f'[[layer]] #{layer + 1} "{self.name}" ({self.kind})'
+        self.reason = message.split(f"{where}: ", 1)[1] if f"{where}: " in message else message
+        """Why the layer does not fit, without the file and layer the message names."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ Widgets get pictures and numbers; they never compute.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Static
 from engine.errors import CnnError
 from engine.network import load
 from engine.network.bridge import Bridge, bridge, weight_gradient
-from engine.network.data import synthetic
+from engine.network.inspect import ChannelStats, batchnorm_stats, look, softmax, view_batch
 from engine.network.model import BatchNorm, Conv, Layer, LayerError, Linear, Network, Pool
 from engine.numbers import fmt
 from engine.shapes import output_size_formula
@@ -39,53 +38,8 @@ from tui.widgets.heatmap import Scale, Thumbnails, Tile, ZoomMap, image_rgb, sca
 from tui.widgets.layer_table import LayerTable, dims
 from tui.widgets.matrix import MatrixGrid
 
-#: Images in the batch the view shows. Small enough that one batch-norm channel of the first
-#: layer (8·32·32 elements, 3 steps each) can be stepped through whole (engine.shapes.MAX_STEPS).
-VIEW_BATCH = 8
 #: The neighbourhood of the cursor drawn as numbers beside an enlarged map.
 NEIGHBOURHOOD = 2
-
-
-@dataclass(frozen=True)
-class ChannelStats:
-    """One batch-norm channel on the view's batch (training mode)."""
-
-    batch_mean: float
-    batch_var: float
-    out_mean: float
-    out_std: float
-    running_mean: float
-    running_var: float
-    gamma: float
-    beta: float
-
-
-def batchnorm_stats(
-    layer: BatchNorm, layer_input: np.ndarray, output: np.ndarray, state: dict[str, np.ndarray]
-) -> list[ChannelStats]:
-    """Per channel: the batch's μ and σ² (biased, what normalises), the output's mean and std,
-    the running statistics and γ, β. layer_input and output (N, C, H, W) or (N, F)."""
-    axes = (0, 2, 3) if layer_input.ndim == 4 else (0,)
-    x, y = layer_input.astype(np.float64), output.astype(np.float64)
-    columns = (
-        x.mean(axes),
-        x.var(axes),
-        y.mean(axes),
-        y.std(axes),
-        *(state[layer.key(k)] for k in ("running_mean", "running_var", "weight", "bias")),
-    )
-    return [ChannelStats(*map(float, values)) for values in zip(*columns)]
-
-
-def view_batch(network: Network, count: int = VIEW_BATCH, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(images (N, C, H, W) float32, labels (N,)): the synthetic set when the network takes 3×H×H
-    images, else seeded noise (labels 0)."""
-    c, h, w = network.input_shape
-    if c == 3 and h == w:
-        data = synthetic(count, seed, size=h)
-        return data.images.astype(np.float32), data.labels
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((count, c, h, w)).astype(np.float32), np.zeros(count, np.int64)
 
 
 class StatsTable(DataTable, can_focus=False):
@@ -190,12 +144,8 @@ class NetworkScreen(Screen):
 
     def run_batch(self) -> None:
         """Forward the view's batch in training mode (batch statistics), keeping the running ones."""
-        network = self.network
-        assert network is not None
-        kept = {key: value.copy() for key, value in network.state.items() if ".running_" in key}
-        self.logits, self.acts = network.forward(self.x, training=True, activations=True)
-        for key, value in kept.items():
-            network.state[key][...] = value
+        assert self.network is not None
+        self.logits, self.acts = look(self.network, self.x)
 
     @property
     def layers(self) -> list[Layer]:
@@ -252,7 +202,7 @@ class NetworkScreen(Screen):
     #layers { width: auto; max-width: 55%; border-right: solid $foreground 40%; }
     #pictures { width: 1fr; padding: 0 0 0 1; }
     #picture-title { height: 1; text-style: bold; text-wrap: nowrap; text-overflow: ellipsis; }
-    #scale { height: 1; text-wrap: nowrap; }
+    #scale { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
     #picture-area { height: 1fr; }
     #zoom { height: 1fr; }
     #zoom-scroll { width: auto; max-width: 70%; height: 1fr; }
@@ -276,9 +226,9 @@ class NetworkScreen(Screen):
         table = self.query_one(LayerTable)
         self._table_compact = self.compact
         if self.error is not None:
-            table.show(
-                self.input_shape, self.error.rows, compact=self.compact, failing=self.error.layer, spec=self.error.spec
-            )
+            error = self.error
+            later = [(name, str(t.get("type", "?"))) for name, t in zip(error.names, error.spec)][error.layer :]
+            table.show(self.input_shape, error.rows, compact=self.compact, failing=error.layer, later=later)
         else:
             table.show(self.input_shape, self.network.summary(), compact=self.compact)
 
@@ -297,10 +247,12 @@ class NetworkScreen(Screen):
                 self._fill_table()
             self.call_after_refresh(self._show)
 
-    @on(DataTable.RowHighlighted, "#layers")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.cursor_row != self.layer:
-            self.layer = event.cursor_row
+    @on(LayerTable.Picked)
+    def _row_picked(self, event: LayerTable.Picked) -> None:
+        self.layer = event.row
+        table = self.query_one(LayerTable)
+        if table.cursor_row != self.layer:  # the total row, or rows after a layer that cannot be built
+            table.move_cursor(row=self.layer)
 
     # ------------------------------------------------------------ state -> widgets
 
@@ -431,8 +383,9 @@ class NetworkScreen(Screen):
         # Two columns a value when that fits the room the map may take (70% of the picture area).
         room = self.query_one("#picture-area").size
         fits = picture.shape[1] * 2 <= room.width * 0.7 and picture.shape[0] <= room.height
-        self.query_one(ZoomMap).show(picture, (i, j), big=fits)
-        r = NEIGHBOURHOOD
+        zoom = self.query_one(ZoomMap)
+        zoom.show(picture, (i, j), big=fits)
+        r = self.neighbourhood_radius(values, i, j)
         rows = slice(max(i - r, 0), i + r + 1)
         cols = slice(max(j - r, 0), j + r + 1)
         grid = self.query_one("#neighbourhood", MatrixGrid)
@@ -448,7 +401,9 @@ class NetworkScreen(Screen):
         self.query_one("#zoom-info", Static).update(info)
 
         def keep() -> None:
-            region = self.query_one(ZoomMap).content_region
+            if not zoom.is_attached:  # the screen was closed or replaced meanwhile
+                return
+            region = zoom.content_region
             scale_x = 2 if fits else 1
             top = i if fits else i // 2
             area.scroll_to_region(
@@ -456,6 +411,17 @@ class NetworkScreen(Screen):
             )
 
         self.call_after_refresh(keep)
+
+    def neighbourhood_radius(self, values: np.ndarray, i: int, j: int) -> int:
+        """NEIGHBOURHOOD, or less when that many columns of these numbers would not fit beside the
+        map (a grid is shown whole or not at all: a 3×3 beats a 5×5 cut at its 5th column)."""
+        room = self.query_one("#zoom-side").content_region.width
+        for r in range(NEIGHBOURHOOD, 0, -1):
+            window = values[max(i - r, 0) : i + r + 1, max(j - r, 0) : j + r + 1]
+            width = max(len(fmt(v)) for v in window.flat) + 2  # a space either side
+            if not room or window.shape[1] * width + 2 <= room:  # + the border
+                return r
+        return 0
 
     def _show_stats(self) -> None:
         layer = self.current
@@ -486,20 +452,18 @@ class NetworkScreen(Screen):
     def stats(self) -> list[ChannelStats]:
         layer = self.current
         assert isinstance(layer, BatchNorm)
-        return batchnorm_stats(layer, self.output_of(self.layer - 1), self.maps, self.network.state)
+        return batchnorm_stats(self.network, layer, self.output_of(self.layer - 1), self.maps)
 
     def _show_error(self) -> None:
         error = self.error
         assert error is not None
         self.query_one("#picture-area", ContentSwitcher).current = "error"
-        failing = error.spec[error.layer]
-        name = failing.get("name", failing.get("type", "?"))
+        name = error.name
         self.query_one("#picture-title", Static).update(f'✗ layer {error.layer + 1} "{name}" cannot be built')
         self.query_one("#scale", Static).update("")
-        why = str(error).split(": ", 2)[-1]  # the message without the file and layer it names
         lines = [
             "Why:",
-            f"  {why}",
+            f"  {error.reason}",
             "",
             "How the shapes flow, layer by layer (per image):",
             f"  input      {dims(self.input_shape)}",
@@ -549,9 +513,7 @@ class NetworkScreen(Screen):
         if isinstance(layer, Linear):
             text = f"{head}; y = W·x + b with W {layer.out_features}×{layer.in_features}"
             if layer is self.layers[-1] and len(self.logits):
-                logits = self.logits[self.image].astype(np.float64)
-                p = np.exp(logits - logits.max())
-                p /= p.sum()
+                p = softmax(self.logits[self.image])
                 best = int(p.argmax())
                 text += (
                     f"; image {self.image}: predicts {self.class_name(best)} (p = {fmt(p[best])}), "
@@ -563,6 +525,16 @@ class NetworkScreen(Screen):
         return head
 
     # ------------------------------------------------------------ actions
+
+    #: What a network that cannot be built has nothing for (its footer leaves them out).
+    NEEDS_MAPS = frozenset(("left", "right", "previous_page", "next_page", "previous_image", "next_image", "zoom"))
+    #: Keys that need a network that was built: a layer's maps, its numbers, training.
+    NEEDS_NETWORK = NEEDS_MAPS | {"statistics", "step", "gradient", "train"}
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.error is not None and action in self.NEEDS_NETWORK:
+            return False
+        return True
 
     def _move_cursor(self, di: int, dj: int) -> None:
         h, w = self.maps.shape[2:]
@@ -583,12 +555,16 @@ class NetworkScreen(Screen):
             self.layer += 1
 
     def _step_channel(self, delta: int) -> None:
+        if self.error is not None:  # no layer past the failing one has maps
+            return
         if self.layer == 0 or self.maps.ndim != 4:
             self._step_image(delta)
         else:
             self.channel = max(0, min(self.channel + delta, self.channels - 1))
 
     def _step_image(self, delta: int) -> None:
+        if self.error is not None:
+            return
         self.image = max(0, min(self.image + delta, len(self.x) - 1))
 
     def action_left(self) -> None:

@@ -4,29 +4,35 @@ The worker (a `@work(thread=True)`, as in Textualize/toolong) owns the networks
 while it runs: it iterates engine.network.train.train(...) and posts small
 messages (Started, Progress, Maps, Finished); the UI only draws them, so it
 stays responsive. Pause holds the worker between two steps; stop closes the
-training generators (every step taken is kept). `c` trains the network with and
+training generators (every step taken is kept). Each run has its own Control
+(events the screen sets, the worker reads), so a run that is stopping never
+mixes its messages into the next one; leaving the screen, or quitting the app,
+stops the worker within a step. `c` trains the network with and
 without its batch-norm layers from the same seed, one step of each in turn, and
 plots the two side by side.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from rich.progress_bar import ProgressBar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, ProgressBar, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker
 
 from engine.errors import CnnError
 from engine.network.data import load_data
+from engine.network.inspect import fresh_copy, seconds_left, smoothed
 from engine.network.model import Conv, Network
 from engine.network.train import BatchDone, EpochDone, train
 from engine.numbers import fmt
@@ -53,14 +59,28 @@ class TrainingConfig:
     """Batches between two refreshes of the feature maps."""
 
 
-def smoothed(values: list[float], window: int = SMOOTHING) -> np.ndarray:
-    """Running mean over the last `window` values (fewer at the start)."""
-    array = np.asarray(values, dtype=np.float64)
-    if array.size == 0:
-        return array
-    sums = np.cumsum(np.insert(array, 0, 0.0))
-    counts = np.minimum(np.arange(1, array.size + 1), window)
-    return (sums[1:] - sums[np.arange(1, array.size + 1) - counts]) / counts
+@dataclass
+class Control:
+    """How the screen steers one run of the worker thread (a fresh one for every run)."""
+
+    generation: int
+    resume: threading.Event = field(default_factory=threading.Event)
+    """Clear: the worker waits between two steps (paused)."""
+    stop: threading.Event = field(default_factory=threading.Event)
+    held: threading.Event = field(default_factory=threading.Event)
+    """Set while the worker waits, paused, between two steps."""
+    ended: threading.Event = field(default_factory=threading.Event)
+    """Set when the worker thread has returned (it no longer touches the networks)."""
+
+    def halt(self) -> None:
+        self.stop.set()
+        self.resume.set()
+
+
+def clock(seconds: float) -> str:
+    """65.2 -> '1:05'."""
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{rest:02d}"
 
 
 @dataclass
@@ -89,23 +109,27 @@ class TrainingScreen(Screen[None]):
 
     @dataclass
     class Started(Message):
+        generation: int
         total: int
         """Batches the worker will run (over all networks)."""
         images: int
 
     @dataclass
     class Progress(Message):
+        generation: int
         run: int
         record: BatchDone | EpochDone
 
     @dataclass
     class Maps(Message):
+        generation: int
         maps: np.ndarray
         """(C, H, W) feature maps of the first conv layer for the view's first image (eval mode)."""
         batch: int
 
     @dataclass
     class Finished(Message):
+        generation: int
         stopped: bool
         error: str = ""
 
@@ -122,17 +146,24 @@ class TrainingScreen(Screen[None]):
         """idle, running, paused, stopped or done."""
         self.total = 0
         self.batches_done = 0
-        self.started_at = 0.0
+        self.running_seconds = 0.0
+        """Seconds spent running (not paused) before the last resume."""
+        self.resumed_at = 0.0
         self.message_times: list[float] = []
-        self._resume = threading.Event()
-        self._stop = threading.Event()
-        self.held = threading.Event()
-        """Set while the worker waits, paused, between two steps."""
+        self.control = Control(0)
+        self.control.ended.set()
         self.worker: Worker | None = None
+
+    @property
+    def held(self) -> threading.Event:
+        """Set while the worker waits, paused, between two steps."""
+        return self.control.held
 
     def compose(self) -> ComposeResult:
         yield Static(id="train-title", markup=False)
-        yield ProgressBar(id="train-progress", show_eta=True)
+        with Horizontal(id="train-progress"):
+            yield Static(id="train-bar")
+            yield Static(id="train-left", markup=False)
         yield Static(id="train-status", markup=False)
         yield Horizontal(id="plots")
         yield Static("first conv layer, image 0 (eval mode), refreshed while training", id="maps-title")
@@ -143,6 +174,8 @@ class TrainingScreen(Screen[None]):
     TrainingScreen { layout: vertical; }
     #train-title { height: auto; text-style: bold; padding: 0 1; background: $panel; }
     #train-progress { height: 1; padding: 0 1; }
+    #train-bar { width: 1fr; height: 1; }
+    #train-left { width: auto; padding: 0 0 0 1; }
     #train-status { height: auto; padding: 0 1; }
     #plots { height: 2fr; min-height: 8; }
     #plots > Vertical { width: 1fr; }
@@ -153,26 +186,32 @@ class TrainingScreen(Screen[None]):
     #train-maps { height: 1fr; min-height: 6; padding: 0 1; }
     """
 
-    def on_mount(self) -> None:
-        self.start()
+    async def on_mount(self) -> None:
+        await self.start()
 
     def on_resize(self) -> None:
         self.set_class(self.app.size.height < 40, "short")
 
+    def on_unmount(self) -> None:
+        # Leaving the screen or quitting the app: the thread must not outlive it (a paused
+        # worker would wait for ever and keep the process alive).
+        self.control.halt()
+
     # ------------------------------------------------------------ runs
 
-    def start(self) -> None:
+    async def halt_worker(self) -> None:
+        """Stop the worker and wait until its thread has returned (within one training step)."""
+        self.control.halt()
+        while not self.control.ended.is_set():
+            await asyncio.sleep(0.02)
+
+    async def start(self) -> None:
         """Build the plots for this run and start the worker."""
         config = self.config
+        self.state = "running"  # before any await: a second r meanwhile is refused
+        await self.halt_worker()
         if self.compare:
-            fresh = Network(
-                self.network.input_shape,
-                self.network.spec,
-                title=self.network.title,
-                classes=self.network.classes,
-                seed=self.network.seed,
-                source=self.network.source,
-            )
+            fresh = fresh_copy(self.network)
             networks = [fresh, fresh.without_batchnorm()]
             self.runs = [Run("with batch norm"), Run("without batch norm")]
             what = "fresh copies with and without batch norm (same seed, a step of each in turn)"
@@ -187,9 +226,9 @@ class TrainingScreen(Screen[None]):
         # Four plots need the room of the feature maps on a small terminal.
         self.set_class(self.compare, "compare")
         plots = self.query_one("#plots", Horizontal)
-        plots.remove_children()
+        await plots.remove_children()
         if self.compare:
-            plots.mount_all(
+            await plots.mount_all(
                 [
                     Vertical(
                         LinePlot(run.label, id=f"loss-{k}"), LinePlot("accuracy", low=0, high=1, id=f"accuracy-{k}")
@@ -198,20 +237,27 @@ class TrainingScreen(Screen[None]):
                 ]
             )
         else:
-            plots.mount_all([LinePlot("loss", id="loss-0"), LinePlot("accuracy", low=0, high=1, id="accuracy-0")])
+            await plots.mount_all([LinePlot("loss", id="loss-0"), LinePlot("accuracy", low=0, high=1, id="accuracy-0")])
         self.batches_done = 0
+        self.total = 0
         self.message_times = []
-        self.started_at = time.perf_counter()
-        self._stop.clear()
-        self._resume.set()
-        self.state = "running"
+        self.running_seconds = 0.0
+        self.resumed_at = time.perf_counter()
+        self.control = Control(self.control.generation + 1)
+        self.control.resume.set()
         self._show_status()
-        self.worker = self.train_worker(networks)
+        self.worker = self.train_worker(networks, self.control)
 
-    @work(thread=True, exclusive=True, group="training")
-    def train_worker(self, networks: list[Network]) -> None:
-        """Runs in a thread and owns the networks until it returns."""
-        config = self.config
+    @work(thread=True, group="training")
+    def train_worker(self, networks: list[Network], control: Control) -> None:
+        """Runs in a thread and owns the networks until it returns (then sets control.ended)."""
+        try:
+            self._train(networks, control)
+        finally:
+            control.ended.set()
+
+    def _train(self, networks: list[Network], control: Control) -> None:
+        config, generation = self.config, control.generation
         try:
             train_set, test_set = load_data(
                 config.data, tuple(self.network.classes), config.seed, config.train_size, config.test_size
@@ -230,51 +276,54 @@ class TrainingScreen(Screen[None]):
                 for net in networks
             ]
         except CnnError as error:
-            self.post_message(self.Finished(True, str(error)))
+            self.post_message(self.Finished(generation, True, str(error)))
             return
         per_epoch = len(train_set) // config.batch_size + (len(train_set) % config.batch_size > 1)
-        self.post_message(self.Started(per_epoch * config.epochs * len(networks), len(train_set)))
+        self.post_message(self.Started(generation, per_epoch * config.epochs * len(networks), len(train_set)))
         conv = next((layer.name for layer in networks[0].layers if isinstance(layer, Conv)), None)
         active = list(range(len(runs)))
         steps = 0
         try:
             while active:
                 for k in list(active):
-                    while not self._resume.wait(0.05):
-                        self.held.set()
-                        if self._stop.is_set():
-                            break
-                    self.held.clear()
-                    if self._stop.is_set():
+                    if not control.resume.is_set():
+                        control.held.set()
+                        control.resume.wait()  # no polling: a paused run costs nothing
+                    control.held.clear()
+                    if control.stop.is_set():
                         return
                     try:
                         record = next(runs[k])
                     except StopIteration:
                         active.remove(k)
                         continue
-                    self.post_message(self.Progress(k, record))
+                    self.post_message(self.Progress(generation, k, record))
                     if k == 0 and isinstance(record, BatchDone):
                         steps += 1
                         if conv is not None and (steps % config.refresh_every == 0 or steps == 1):
                             _, acts = networks[0].forward(self.view_images, training=False, activations=True)
-                            self.post_message(self.Maps(acts[conv][0].copy(), steps))
+                            self.post_message(self.Maps(generation, acts[conv][0].copy(), steps))
         except CnnError as error:
-            self.post_message(self.Finished(True, str(error)))
+            self.post_message(self.Finished(generation, True, str(error)))
             return
         finally:
             for run in runs:
                 run.close()
-            if self._stop.is_set():
-                self.post_message(self.Finished(True))
-        self.post_message(self.Finished(False))
+            if control.stop.is_set():
+                self.post_message(self.Finished(generation, True))
+        self.post_message(self.Finished(generation, False))
 
     # ------------------------------------------------------------ messages from the worker
 
     def on_training_screen_started(self, message: Started) -> None:
+        if message.generation != self.control.generation:
+            return
         self.total = message.total
-        self.query_one(ProgressBar).update(total=message.total, progress=0)
+        self._show_progress()
 
     def on_training_screen_progress(self, message: Progress) -> None:
+        if message.generation != self.control.generation:
+            return
         run = self.runs[message.run]
         record = message.record
         if isinstance(record, BatchDone):
@@ -283,13 +332,15 @@ class TrainingScreen(Screen[None]):
             run.last = record
             self.batches_done += 1
             self.message_times.append(time.perf_counter())
-            self.query_one(ProgressBar).update(progress=self.batches_done)
+            self._show_progress()
             self._show_plots()
         else:
             run.epochs.append(record)
         self._show_status()
 
     def on_training_screen_maps(self, message: Maps) -> None:
+        if message.generation != self.control.generation:
+            return
         scale = Scale.for_values(message.maps)
         tiles = [Tile(scale.rgb(m), str(c)) for c, m in enumerate(message.maps)]
         self.query_one(Thumbnails).show(tiles, 0, side=12)
@@ -299,74 +350,106 @@ class TrainingScreen(Screen[None]):
         )
 
     def on_training_screen_finished(self, message: Finished) -> None:
+        if message.generation != self.control.generation:
+            return
+        self._pause_clock()  # while the state still says whether the clock ran
         if message.error:
             self.state = "stopped"
             self.notify(message.error, title="Cannot train", severity="error", timeout=10)
         elif self.state != "stopped":
             self.state = "stopped" if message.stopped else "done"
+        self._show_progress()
         self._show_status()
 
     def _show_plots(self) -> None:
         length = max(self.total // max(len(self.runs), 1), 1)
-        losses = [smoothed(run.losses) for run in self.runs]
+        losses = [smoothed(run.losses, SMOOTHING) for run in self.runs]
         high = max((float(v.max()) for v in losses if v.size), default=1.0)
         for k, run in enumerate(self.runs):
             loss_plot = self.query_one(f"#loss-{k}", LinePlot)
             loss_plot.fixed = (0.0, high)  # the same loss scale side by side
             loss_plot.show([("loss", losses[k])], length)
-            self.query_one(f"#accuracy-{k}", LinePlot).show([("accuracy", smoothed(run.accuracies))], length)
+            self.query_one(f"#accuracy-{k}", LinePlot).show([("accuracy", smoothed(run.accuracies, SMOOTHING))], length)
 
     def _show_status(self) -> None:
         parts = [self.state]
         for run in self.runs:
             if run.last is not None:
                 last = run.last
+                loss, accuracy = smoothed(run.losses, SMOOTHING)[-1], smoothed(run.accuracies, SMOOTHING)[-1]
                 text = (
                     f"{run.label}: epoch {last.epoch} batch {last.batch}/{last.batches}, loss "
-                    f"{fmt(smoothed(run.losses)[-1])}, accuracy {smoothed(run.accuracies)[-1]:.0%}"
+                    f"{fmt(loss)}, accuracy {accuracy:.0%}"
                 )
                 if run.epochs:
                     text += f", test accuracy {run.epochs[-1].test_accuracy:.1%}"
                 parts.append(text)
         if self.runs and self.runs[0].last is not None:
             parts.append(f"{self.runs[0].last.images_per_second:.0f} images/s")
-        parts.append(f"{time.perf_counter() - self.started_at:.1f} s")
+        parts.append(f"{self.seconds():.1f} s")
         self.query_one("#train-status", Static).update(" · ".join(parts) + f"  (curves: mean of {SMOOTHING} batches)")
 
     # ------------------------------------------------------------ actions
 
+    def seconds(self) -> float:
+        """Seconds this run has spent running, pauses left out."""
+        running = time.perf_counter() - self.resumed_at if self.state == "running" else 0.0
+        return self.running_seconds + running
+
+    def _pause_clock(self) -> None:
+        self.running_seconds = self.seconds()
+        self.resumed_at = time.perf_counter()
+
+    def _show_progress(self) -> None:
+        """The bar, the share done and the time left (estimated from running time only)."""
+        bar, label = self.query_one("#train-bar", Static), self.query_one("#train-left", Static)
+        if not self.total:
+            bar.update(ProgressBar(total=1, completed=0))
+            label.update("loading the data…" if self.state == "running" else self.state)
+            return
+        left = seconds_left(self.batches_done, self.total, self.seconds())
+        if self.state != "running":
+            when = self.state
+        else:
+            when = "…" if left is None else f"{clock(left)} left"
+        bar.update(ProgressBar(total=self.total, completed=self.batches_done))
+        label.update(f"{self.batches_done / self.total:.0%} · {when}")
+
     def action_pause(self) -> None:
         if self.state == "running":
-            self._resume.clear()
+            self._pause_clock()
+            self.control.resume.clear()
             self.state = "paused"
         elif self.state == "paused":
-            self._resume.set()
+            self.control.resume.set()
             self.state = "running"
+            self.resumed_at = time.perf_counter()
+        self._show_progress()
         self._show_status()
 
     def action_stop(self) -> None:
         if self.state in ("running", "paused"):
-            self._stop.set()
-            self._resume.set()
+            self._pause_clock()
+            self.control.halt()
             self.state = "stopped"
+            self._show_progress()
             self._show_status()
 
-    def action_restart(self) -> None:
+    async def action_restart(self) -> None:
         if self.state in ("running", "paused"):
             self.notify("training is running: s stops it first", timeout=3)
             return
-        self.start()
+        await self.start()
 
-    def action_compare(self) -> None:
+    async def action_compare(self) -> None:
         if self.state in ("running", "paused"):
             self.notify("training is running: s stops it first", timeout=3)
             return
         self.compare = True
-        self.start()
+        await self.start()
 
     async def action_back(self) -> None:
         self.action_stop()
-        if self.worker is not None:
-            # The network is the worker's until it returns; the view then reads it again.
-            await self.worker.wait()
+        # The network is the worker's until its thread returns; the view then reads it again.
+        await self.halt_worker()
         self.dismiss(None)

@@ -7,9 +7,11 @@ before it are filled, the failing row is marked ✗ and the rows after it say
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from rich.text import Text
+from textual import events
+from textual.message import Message
 from textual.widgets import DataTable
 
 from engine.network.model import SummaryRow
@@ -32,7 +34,18 @@ def count(number: int, compact: bool) -> str:
 
 
 class LayerTable(DataTable, can_focus=False):
-    """The layer table; the cursor row is the layer the pictures show."""
+    """The layer table; the cursor row is the layer the pictures show.
+
+    The screen moves the cursor; a click on a row posts Picked. (Listening to
+    RowHighlighted instead would hear the screen's own moves back, late: two
+    quick moves then chase each other for ever.)
+    """
+
+    @dataclass
+    class Picked(Message):
+        """A row was clicked."""
+
+        row: int
 
     DEFAULT_CSS = """
     LayerTable { width: auto; height: 1fr; }
@@ -51,9 +64,10 @@ class LayerTable(DataTable, can_focus=False):
         *,
         compact: bool,
         failing: int | None = None,
-        spec: list[dict[str, Any]] | None = None,
+        later: list[tuple[str, str]] | None = None,
     ) -> None:
-        """Fill the table. With failing, rows holds the layers before it and spec names the rest."""
+        """Fill the table. With failing (the 0-based index of the layer that cannot be built), rows
+        holds the layers before it and later the (name, type) of it and every layer after it."""
         cursor = self.cursor_row
         self.clear(columns=True)
         columns = (
@@ -64,10 +78,10 @@ class LayerTable(DataTable, can_focus=False):
         right = {"#", "params", "mult-adds"}
 
         def row_cells(
-            number: int, name: str, kind: str, shape: str, params: str, macs: str, style: str = ""
+            number: int | None, name: str, kind: str, shape: str, params: str, macs: str, style: str = ""
         ) -> list[Text]:
             values = {
-                "#": str(number),
+                "#": "" if number is None else str(number),
                 "layer": name,
                 "type": kind,
                 "output": shape,
@@ -90,15 +104,9 @@ class LayerTable(DataTable, can_focus=False):
                 key=row.name,
             )
         self.failing = None
-        if failing is not None and spec is not None:
+        if failing is not None and later is not None:
             self.failing = failing + 1
-            counts: dict[str, int] = {}
-            for index, table in enumerate(spec):
-                kind = str(table.get("type", "?"))
-                counts[kind] = counts.get(kind, 0) + 1
-                if index < failing:
-                    continue
-                name = str(table.get("name", f"{kind}{counts[kind]}"))  # unnamed: as the engine names them
+            for index, (name, kind) in enumerate(later, failing):
                 if index == failing:
                     cells = row_cells(index + 1, f"✗ {name}", kind, "✗ no fit", "", "", "bold reverse")
                 else:
@@ -108,9 +116,7 @@ class LayerTable(DataTable, can_focus=False):
             total_params = sum(r.parameters for r in rows)
             total_macs = sum(r.macs for r in rows)
             self.add_row(
-                *row_cells(
-                    len(rows) + 1, "total", "", "", count(total_params, compact), count(total_macs, compact), "bold"
-                ),
+                *row_cells(None, "total", "", "", count(total_params, compact), count(total_macs, compact), "bold"),
                 key="total",
             )
         if cursor and cursor < self.row_count:
@@ -121,3 +127,9 @@ class LayerTable(DataTable, can_focus=False):
     def text(self, row: int, column: str) -> str:
         """What a cell shows, by row number and column name ('layer', 'output', 'params', ...)."""
         return str(self.get_row_at(row)[self.get_column_index(column)])
+
+    def on_click(self, event: events.Click) -> None:
+        # This runs before DataTable's own handler moves the cursor: read the row from the click.
+        row = event.style.meta.get("row")
+        if isinstance(row, int) and row >= 0:
+            self.post_message(self.Picked(row))
