@@ -253,6 +253,7 @@ class ConvBlock:
         grad = ws.get("grad", out.shape, dtype)
         winner = ws.get("winner", out.shape, np.bool_)
         seen = ws.get("seen", out.shape, np.bool_)
+        masked = ws.get("masked", out.shape, dtype)
         np.greater(out, 0, out=winner)
         np.multiply(dout, winner.reshape(dout.shape), out=grad.reshape(dout.shape))
         quarter = ws.ones(rows, dtype)[: len(grad)]
@@ -276,7 +277,8 @@ class ConvBlock:
                 seen |= winner
             block *= k2
             block += k0
-            np.add(block, grad, out=block, where=winner)
+            np.multiply(winner, grad, out=masked)  # (np.add with where= is many times slower)
+            block += masked
         dz = z  # now the gradient of sign·(conv output)
         grads: dict[str, np.ndarray] = {}
         if few:
