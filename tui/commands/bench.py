@@ -84,9 +84,9 @@ def run(args: argparse.Namespace) -> int:
         f"faster per image (largest logit difference {result.stepwise_max_difference:.1e})"
     )
     console.print(
-        f"memory per training step: {result.peak_memory_bytes / 2**20:.1f} MiB allocated at peak"
+        f"peak memory allocated by one training step: {result.peak_memory_bytes / 2**20:.1f} MiB"
         + (
-            f", beside {result.workspace_bytes / 2**20:.1f} MiB of workspace the fused blocks reuse"
+            f", beside {result.workspace_bytes / 2**20:.1f} MiB of workspace the fused blocks keep and reuse"
             if result.workspace_bytes
             else ""
         )
