@@ -17,10 +17,11 @@ the same numbers — forward, running statistics, every gradient — with:
   the layer-by-layer path's max picks). The affine map and the ReLU then run on
   a quarter of the values. Ties keep PyTorch's rule: the first maximal tap of
   the window (row-major) gets the gradient.
-- **Statistics without a centred temporary**: mean and variance from Σz (a
-  GEMV) and Σz² (one einsum pass); for a convolution with few inputs (the
-  first, 27 inputs) from the Gram matrix of the im2col rows, without a pass
-  over z at all.
+- **Statistics without a centred temporary**: the batch mean by a GEMV, then
+  z is centred in place (the max-pool commutes with a per-channel shift) and
+  the variance is one einsum pass over it; pooled maps, the affine map and the
+  gradient all work on the centred z, as the layer-by-layer path does on its
+  centred copy, so float32 loses no digits where |mean| ≫ std.
 - **No bias before a training-mode batch norm**: the conv bias only shifts
   the batch mean, which the normalisation removes; the running mean is updated
   with it, exactly as PyTorch does, and its gradient is computed all the same.
@@ -164,7 +165,7 @@ class ConvBlock:
             np.matmul(cols, signed.transpose(2, 3, 1, 0).reshape(-1, o), out=z)
         eps = dtype.type(bn.options["eps"])
         if training:
-            mean, var = self._statistics(cols, few, signed, z)
+            mean, var = self._centre(z)
             inv_std = 1 / np.sqrt(var + eps)
             momentum = bn.options["momentum"]
             true_mean = sign * mean if bias is None else sign * mean + bias
@@ -174,7 +175,7 @@ class ConvBlock:
             running_var *= 1 - momentum
             running_var += momentum * var * (rows / max(rows - 1, 1))
             scale = np.abs(gamma) * inv_std
-            shift = beta - scale * mean
+            shift = beta
         else:
             running_mean, running_var = state[bn.key("running_mean")], state[bn.key("running_var")]
             inv_std = 1 / np.sqrt(running_var + eps)
@@ -183,7 +184,6 @@ class ConvBlock:
             shift = beta - signed_scale * running_mean
             if bias is not None:
                 shift = shift + signed_scale * bias
-            mean = None
         taps = pool.kernel[0] * pool.kernel[1]
         blocks = z.reshape(taps, rows // taps, o)
         pooled = ws.get("pooled", blocks.shape[1:], dtype)
@@ -194,7 +194,7 @@ class ConvBlock:
         np.multiply(pooled, scale, out=out)
         out += shift
         np.maximum(out, 0, out=out)
-        cache = (cols, few, signed, sign, z, pooled, out, mean, inv_std, x.shape) if training else None
+        cache = (cols, few, signed, sign, z, pooled, out, inv_std, x.shape) if training else None
         return out.reshape(n, *pool.out_hw, o), cache
 
     def _im2col(self, x: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -220,23 +220,19 @@ class ConvBlock:
         )
         return cols, False
 
-    def _statistics(
-        self, cols: np.ndarray, few: bool, signed: np.ndarray, z: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The batch mean and biased variance (O,) of z (M, O), from Σz and Σz²."""
-        rows, o = z.shape
-        dtype = z.dtype
-        if few:  # z = colsᵀ·Wᵀ: Σz = W·Σcols, Σz² = diag(W·G·Wᵀ) with the Gram matrix G = cols·colsᵀ
-            kernel = signed.reshape(o, -1).astype(np.float64)
-            total = kernel @ (cols @ self.workspace.ones(rows, dtype)).astype(np.float64)
-            gram = (cols @ cols.T).astype(np.float64)
-            squares = np.einsum("ok,kl,ol->o", kernel, gram, kernel)
-        else:
-            total = (self.workspace.ones(rows, dtype) @ z).astype(np.float64)
-            squares = np.einsum("ij,ij->j", z, z).astype(np.float64)
-        mean = total / rows
-        var = np.maximum(squares / rows - mean * mean, 0)
-        return mean.astype(dtype), var.astype(dtype)
+    def _centre(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Centre z (M, O) on its batch mean in place; -> the mean and the biased variance (O,).
+
+        As layers.batchnorm_forward computes them (a GEMV, then Σ(z − μ)² by
+        einsum), but without a centred temporary: the pooling and everything
+        after it only need z up to a per-channel shift, and the max commutes
+        with it. (Σz² − M·μ² needs no pass of its own, but loses float32
+        digits to cancellation wherever |μ| ≫ σ; see docs/NETWORK.md.)
+        """
+        rows = z.shape[0]
+        mean = self.workspace.ones(rows, z.dtype) @ z / rows
+        z -= mean
+        return mean, np.einsum("ij,ij->j", z, z) / rows
 
     # ----- backward ---------------------------------------------------------------------------
 
@@ -244,7 +240,7 @@ class ConvBlock:
         self, state: dict[str, np.ndarray], dout: np.ndarray, cache: tuple, need_dx: bool
     ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
         """dout (N, H_pool, W_pool, O) -> (dx (N, H, W, C) or None, gradients of conv and batch norm)."""
-        cols, few, signed, sign, z, pooled, out, mean, inv_std, x_shape = cache
+        cols, few, signed, sign, z, pooled, out, inv_std, x_shape = cache
         conv, bn, pool, ws = self.conv, self.bn, self.pool, self.workspace
         dtype = z.dtype
         rows, o = z.shape
@@ -258,11 +254,11 @@ class ConvBlock:
         np.multiply(dout, winner.reshape(dout.shape), out=grad.reshape(dout.shape))
         quarter = ws.ones(rows, dtype)[: len(grad)]
         dbeta = quarter @ grad
-        dgamma_signed = (np.einsum("ij,ij->j", grad, pooled) - mean * dbeta) * inv_std
+        dgamma_signed = np.einsum("ij,ij->j", grad, pooled) * inv_std  # pooled is centred
         scale = np.abs(gamma) * inv_std
-        # batch norm backward on z: dz = a·(dy − mean(dy) − x̂·mean(dy·x̂)) = a·dy + k2·z + k0
+        # batch norm backward on the centred z: dz = a·(dy − mean(dy) − x̂·mean(dy·x̂)) = a·dy + k2·z + k0
         k2 = -scale * inv_std * dgamma_signed / rows
-        k0 = -scale * dbeta / rows - k2 * mean
+        k0 = -scale * dbeta / rows
         grad *= scale
         taps = pool.kernel[0] * pool.kernel[1]
         blocks = z.reshape(taps, len(grad), o)

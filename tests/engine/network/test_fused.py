@@ -223,3 +223,19 @@ def test_the_workspace_follows_the_batch_size_and_activations_use_the_layers():
         np.testing.assert_allclose(evaluated, reference.forward(x[:1], training=False), atol=2e-5)
     logits, seen = network.forward(x, training=False, activations=True)
     assert "bn1" in seen and "relu1" in seen  # every layer's output: the block ran layer by layer
+
+
+def test_conv_outputs_far_from_zero_mean_lose_no_float32_digits():
+    """Inputs on a large offset through positive weights give conv outputs with |mean| ≈ 100·std:
+    Σz² − M·μ² or k·z − k·μ in float32 would cancel away the digits the centred layer-by-layer
+    path keeps."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((6, 3, 8, 8)) * 0.1 + 10.0
+    labels = rng.integers(0, 5, 6)
+    records = []
+    for fuse in (True, False):
+        network = Network([3, 8, 8], SMALL_CONVNET)
+        network.fuse = fuse
+        network.state["conv1.weight"][...] = np.abs(network.state["conv1.weight"])
+        records.append(ours(network, x.astype(np.float32), labels))
+    assert_same(*records, np.float32)
