@@ -27,10 +27,10 @@ the same numbers — forward, running statistics, every gradient — with:
   with it, exactly as PyTorch does, and its gradient is computed all the same.
 - **No allocation in the hot loop**: the im2col matrix, the padded input, the
   conv output, pooled maps and the input gradient live in a Workspace reused
-  from step to step; GEMMs write with `np.matmul(..., out=)` and element-wise
-  passes run in place. (The arrays a forward returns are therefore only valid
-  until the next forward: the Network uses the block only when it does not
-  hand activations out.)
+  from step to step (training only: an eval-mode forward keeps nothing);
+  GEMMs write with `np.matmul(..., out=)` and element-wise passes run in
+  place. (What a training forward returns is therefore only valid until the
+  next one: the Network uses the block only when it hands out no activations.)
 
 Any other network, or this block with a pooling that does not tile, a zero γ
 in training (its gradient would depend on which tied tap PyTorch picks) or a
@@ -156,8 +156,9 @@ class ConvBlock:
         o = conv.out_channels
         sign = np.where(gamma < 0, dtype.type(-1), dtype.type(1))
         signed = weight * sign[:, None, None, None]  # (O, C, kh, kw)
-        cols, few = self._im2col(x)
-        ws = self.workspace
+        # eval mode keeps no workspace: evaluation batches are often larger, and nothing is reused
+        ws = self.workspace if training else Workspace()
+        cols, few = self._im2col(x, ws)
         z = ws.get("z", (rows, o), dtype)  # sign·(conv output without bias), rows in pool order
         if few:
             np.matmul(cols.T, signed.reshape(o, -1).T, out=z)
@@ -165,7 +166,7 @@ class ConvBlock:
             np.matmul(cols, signed.transpose(2, 3, 1, 0).reshape(-1, o), out=z)
         eps = dtype.type(bn.options["eps"])
         if training:
-            mean, var = self._centre(z)
+            mean, var = self._centre(z, ws)
             inv_std = 1 / np.sqrt(var + eps)
             momentum = bn.options["momentum"]
             true_mean = sign * mean if bias is None else sign * mean + bias
@@ -197,10 +198,10 @@ class ConvBlock:
         cache = (cols, few, signed, sign, z, pooled, out, inv_std, x.shape) if training else None
         return out.reshape(n, *pool.out_hw, o), cache
 
-    def _im2col(self, x: np.ndarray) -> tuple[np.ndarray, bool]:
+    def _im2col(self, x: np.ndarray, ws: Workspace) -> tuple[np.ndarray, bool]:
         """x (N, H, W, C) -> the im2col matrix in pool order and whether it is row-per-weight:
         (C·kh·kw, M) for few channels, else (M, kh·kw·C); M = N·H_out·W_out."""
-        conv, pool, ws = self.conv, self.pool, self.workspace
+        conv, pool = self.conv, self.pool
         n, h, w, c = x.shape
         (ph, pw), (kh, kw) = conv.padding, conv.kernel
         rows = n * conv.out_hw[0] * conv.out_hw[1]
@@ -220,7 +221,8 @@ class ConvBlock:
         )
         return cols, False
 
-    def _centre(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    @staticmethod
+    def _centre(z: np.ndarray, ws: Workspace) -> tuple[np.ndarray, np.ndarray]:
         """Centre z (M, O) on its batch mean in place; -> the mean and the biased variance (O,).
 
         As layers.batchnorm_forward computes them (a GEMV, then Σ(z − μ)² by
@@ -230,7 +232,7 @@ class ConvBlock:
         digits to cancellation wherever |μ| ≫ σ; see docs/NETWORK.md.)
         """
         rows = z.shape[0]
-        mean = self.workspace.ones(rows, z.dtype) @ z / rows
+        mean = ws.ones(rows, z.dtype) @ z / rows
         z -= mean
         return mean, np.einsum("ij,ij->j", z, z) / rows
 

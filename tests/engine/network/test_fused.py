@@ -239,3 +239,15 @@ def test_conv_outputs_far_from_zero_mean_lose_no_float32_digits():
         network.state["conv1.weight"][...] = np.abs(network.state["conv1.weight"])
         records.append(ours(network, x.astype(np.float32), labels))
     assert_same(*records, np.float32)
+
+
+def test_an_eval_forward_keeps_no_workspace_and_leaves_the_training_one_alone():
+    """train() evaluates on batches of 256 after steps of 32: the fused blocks must not keep eval-sized arrays."""
+    network = Network([3, 8, 8], SMALL_CONVNET)
+    rng = np.random.default_rng(6)
+    network.forward(rng.standard_normal((4, 3, 8, 8)).astype(np.float32))
+    kept = [dict(block.workspace.arrays) for block in network.blocks]
+    network.forward(rng.standard_normal((64, 3, 8, 8)).astype(np.float32), training=False)
+    for block, arrays in zip(network.blocks, kept):
+        assert block.workspace.arrays.keys() == arrays.keys()
+        assert all(block.workspace.arrays[name] is array for name, array in arrays.items())
