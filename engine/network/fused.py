@@ -188,9 +188,12 @@ class ConvBlock:
         taps = pool.kernel[0] * pool.kernel[1]
         blocks = z.reshape(taps, rows // taps, o)
         pooled = ws.get("pooled", blocks.shape[1:], dtype)
-        np.maximum(blocks[0], blocks[1], out=pooled) if taps > 1 else np.copyto(pooled, blocks[0])
-        for t in range(2, taps):
-            np.maximum(pooled, blocks[t], out=pooled)
+        if taps == 1:
+            np.copyto(pooled, blocks[0])
+        else:
+            np.maximum(blocks[0], blocks[1], out=pooled)
+            for t in range(2, taps):
+                np.maximum(pooled, blocks[t], out=pooled)
         out = ws.get("out", pooled.shape, dtype)
         np.multiply(pooled, scale, out=out)
         out += shift
