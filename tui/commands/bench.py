@@ -41,27 +41,25 @@ def run(args: argparse.Namespace) -> int:
         title=f"{network.title or args.sample}, batch {result.batch_size}, float32",
         caption=f"{result.machine}; BLAS: {result.blas}, {result.threads} thread(s)",
     )
-    for column in ("", "cnn-tui (NumPy)", "PyTorch", "ours / PyTorch", "GFLOP/s", "of peak"):
+    for column in ("", "ours (NumPy)", "PyTorch", "ours / PyTorch", "GFLOP/s", "of peak"):
         table.add_column(column, justify="right" if column else "left")
     forward_flop = result.forward_gflops * result.forward_seconds
     step_flop = result.step_gflops * result.step_seconds
     forward, step = result.torch_forward_seconds, result.torch_step_seconds
-    rows = [("forward (training-mode batch norm)", result.forward_seconds, forward, result.forward_ratio, forward_flop)]
+    rows = [("forward", result.forward_seconds, forward, result.forward_ratio, forward_flop)]
     if result.layer_forward_seconds is not None:
         rows.append(
             (
-                "  layer by layer (not fused)",
+                "  not fused",
                 result.layer_forward_seconds,
                 forward,
                 result.layer_forward_ratio,
                 forward_flop,
             )
         )
-    rows.append(("training step (forward, backward, SGD)", result.step_seconds, step, result.step_ratio, step_flop))
+    rows.append(("training step", result.step_seconds, step, result.step_ratio, step_flop))
     if result.layer_step_seconds is not None:
-        rows.append(
-            ("  layer by layer (not fused)", result.layer_step_seconds, step, result.layer_step_ratio, step_flop)
-        )
+        rows.append(("  not fused", result.layer_step_seconds, step, result.layer_step_ratio, step_flop))
     for label, ours, theirs, ratio, gflop in rows:
         gflops = gflop / ours
         table.add_row(
@@ -73,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
             f"{gflops / result.matmul_gflops:.0%}",
         )
     console.print(table)
+    console.print(
+        "forward: training-mode batch norm; training step: forward, cross-entropy, backward, SGD; "
+        "not fused: every layer on its own, without the conv → batch norm → ReLU → max-pool blocks"
+    )
     if result.torch_forward_seconds is None:
         console.print("PyTorch is not installed (or --no-torch): no comparison")
     console.print(
