@@ -17,7 +17,7 @@ the same numbers — forward, running statistics, every gradient — with:
   the layer-by-layer path's max picks). The affine map and the ReLU then run on
   a quarter of the values. Ties keep PyTorch's rule: the first maximal tap of
   the window (row-major) gets the gradient.
-- **Statistics without a centred temporary**: the batch mean by a GEMV, then
+- **Statistics without a centred temporary**: the batch mean by one sum, then
   z is centred in place (the max-pool commutes with a per-channel shift) and
   the variance is one einsum pass over it; pooled maps, the affine map and the
   gradient all work on the centred z, as the layer-by-layer path does on its
@@ -58,7 +58,7 @@ class Workspace:
 
     def get(self, name: str, shape: tuple[int, ...], dtype: np.dtype, fill: float | None = None) -> np.ndarray:
         """The array for name, uninitialised; with fill, filled with it when (re)allocated only
-        (a padded border of zeros, a vector of ones)."""
+        (a padded border of zeros)."""
         array = self.arrays.get(name)
         if array is None or array.shape != shape or array.dtype != dtype:
             array = self.arrays[name] = np.empty(shape, dtype)
@@ -66,13 +66,15 @@ class Workspace:
                 array.fill(fill)
         return array
 
-    def ones(self, count: int, dtype: np.dtype) -> np.ndarray:
-        """(count,) ones, for sums over rows as GEMVs."""
-        return self.get("ones", (count,), dtype, 1)
-
     @property
     def nbytes(self) -> int:
         return sum(array.nbytes for array in self.arrays.values())
+
+
+def _column_sums(rows: np.ndarray) -> np.ndarray:
+    """(M, C) -> (C,) sums, on this thread: a GEMV with ones would wake BLAS's threads, and on a
+    busy machine one of them waiting for a core can cost the GEMV 30 times its 0.3 ms."""
+    return np.einsum("ij->j", rows)
 
 
 def _window_view(x_pad: np.ndarray, conv, pool: tuple[int, int], grid: tuple[int, int]) -> np.ndarray:
@@ -166,7 +168,7 @@ class ConvBlock:
             np.matmul(cols, signed.transpose(2, 3, 1, 0).reshape(-1, o), out=z)
         eps = dtype.type(bn.options["eps"])
         if training:
-            mean, var = self._centre(z, ws)
+            mean, var = self._centre(z)
             inv_std = 1 / np.sqrt(var + eps)
             momentum = bn.options["momentum"]
             true_mean = sign * mean if bias is None else sign * mean + bias
@@ -225,17 +227,17 @@ class ConvBlock:
         return cols, False
 
     @staticmethod
-    def _centre(z: np.ndarray, ws: Workspace) -> tuple[np.ndarray, np.ndarray]:
+    def _centre(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Centre z (M, O) on its batch mean in place; -> the mean and the biased variance (O,).
 
-        As layers.batchnorm_forward computes them (a GEMV, then Σ(z − μ)² by
+        As layers.batchnorm_forward computes them (the mean, then Σ(z − μ)² by
         einsum), but without a centred temporary: the pooling and everything
         after it only need z up to a per-channel shift, and the max commutes
         with it. (Σz² − M·μ² needs no pass of its own, but loses float32
         digits to cancellation wherever |μ| ≫ σ; see docs/NETWORK.md.)
         """
         rows = z.shape[0]
-        mean = ws.ones(rows, z.dtype) @ z / rows
+        mean = _column_sums(z) / rows
         z -= mean
         return mean, np.einsum("ij,ij->j", z, z) / rows
 
@@ -257,8 +259,7 @@ class ConvBlock:
         masked = ws.get("masked", out.shape, dtype)
         np.greater(out, 0, out=winner)
         np.multiply(dout, winner.reshape(dout.shape), out=grad.reshape(dout.shape))
-        quarter = ws.ones(rows, dtype)[: len(grad)]
-        dbeta = quarter @ grad
+        dbeta = _column_sums(grad)
         dgamma_signed = np.einsum("ij,ij->j", grad, pooled) * inv_std  # pooled is centred
         scale = np.abs(gamma) * inv_std
         # batch norm backward on the centred z: dz = a·(dy − mean(dy) − x̂·mean(dy·x̂)) = a·dy + k2·z + k0
@@ -288,7 +289,7 @@ class ConvBlock:
             dweight = (cols.T @ dz).reshape(conv.kernel[0], conv.kernel[1], -1, o).transpose(3, 2, 0, 1)
         grads[conv.key("weight")] = np.ascontiguousarray(dweight * sign[:, None, None, None])
         if conv.has_bias:
-            grads[conv.key("bias")] = (ws.ones(rows, dtype) @ dz) * sign
+            grads[conv.key("bias")] = _column_sums(dz) * sign
         grads[bn.key("weight")] = dgamma_signed * sign
         grads[bn.key("bias")] = dbeta
         if not need_dx:
