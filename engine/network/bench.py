@@ -43,18 +43,34 @@ def median_seconds(actions: dict[str, Callable[[], object]], repeats: int = 15, 
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def _blas_pool() -> dict | None:
+    """threadpoolctl's record of numpy's BLAS, when threadpoolctl is installed (it is never required)."""
+    if not importlib.util.find_spec("threadpoolctl"):
+        return None
+    from threadpoolctl import threadpool_info
+
+    return next((pool for pool in threadpool_info() if pool.get("user_api") == "blas"), None)
+
+
 def blas_threads() -> int:
     """Threads numpy's BLAS uses: threadpoolctl's answer when installed, else the usual environment variables."""
-    if importlib.util.find_spec("threadpoolctl"):
-        from threadpoolctl import threadpool_info
-
-        counts = [pool["num_threads"] for pool in threadpool_info() if pool.get("user_api") == "blas"]
-        if counts:
-            return counts[0]
+    pool = _blas_pool()
+    if pool:
+        return pool["num_threads"]
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         if os.environ.get(variable, "").isdigit():
             return int(os.environ[variable])
     return os.cpu_count() or 1
+
+
+def blas_kernel() -> str:
+    """numpy's BLAS library, version and the CPU kernel it chose, e.g. 'openblas 0.3.31 SkylakeX'
+    (from threadpoolctl; without it, 'unknown (install threadpoolctl to see it)')."""
+    pool = _blas_pool()
+    if pool is None:
+        return "unknown (install threadpoolctl to see it)"
+    parts = (pool.get("internal_api"), pool.get("version"), pool.get("architecture"))
+    return " ".join(str(part) for part in parts if part)
 
 
 def machine_name() -> str:
@@ -187,12 +203,20 @@ def torch_module(network: Network):
 
 @dataclass(frozen=True)
 class BenchResult:
-    """Seconds are medians; ratios are ours / PyTorch's (below 1: we are faster)."""
+    """Seconds are medians; ratios are ours / PyTorch's (below 1: we are faster).
+
+    forward/step are the network as it runs (fused blocks where it has them);
+    the layer_* figures are the same network run layer by layer (None when it
+    has no fusable block: then both are the same path).
+    """
 
     batch_size: int
     threads: int
+    blas: str
     forward_seconds: float
     step_seconds: float
+    layer_forward_seconds: float | None
+    layer_step_seconds: float | None
     forward_gflops: float
     step_gflops: float
     matmul_gflops: float
@@ -200,6 +224,7 @@ class BenchResult:
     stepwise_speedup: float
     stepwise_max_difference: float
     peak_memory_bytes: int
+    workspace_bytes: int
     torch_forward_seconds: float | None
     torch_step_seconds: float | None
     machine: str
@@ -211,6 +236,18 @@ class BenchResult:
     @property
     def step_ratio(self) -> float | None:
         return self.step_seconds / self.torch_step_seconds if self.torch_step_seconds else None
+
+    @property
+    def layer_forward_ratio(self) -> float | None:
+        if self.layer_forward_seconds is None or not self.torch_forward_seconds:
+            return None
+        return self.layer_forward_seconds / self.torch_forward_seconds
+
+    @property
+    def layer_step_ratio(self) -> float | None:
+        if self.layer_step_seconds is None or not self.torch_step_seconds:
+            return None
+        return self.layer_step_seconds / self.torch_step_seconds
 
 
 def _torch_actions(
@@ -240,28 +277,48 @@ def _torch_actions(
 def run_bench(
     network: Network, batch_size: int = 32, repeats: int = 15, with_torch: bool = True, lr: float = 0.01
 ) -> BenchResult:
-    """Time forward (training-mode batch norm) and a full SGD step on one random batch, taking turns
-    with PyTorch's when it is installed; the network is trained on that batch along the way."""
+    """Time forward (training-mode batch norm) and a full SGD step on one random batch, fused and
+    layer by layer, taking turns with PyTorch's when it is installed; the network is trained on that
+    batch along the way."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch_size, *network.input_shape), dtype=np.float32)
     labels = rng.integers(0, len(network.classes), batch_size)
     optimiser = SGD(network.parameters(), lr=lr)
+    fuse = network.fuse
 
-    def step() -> None:
-        loss, dlogits = cross_entropy(network.forward(x, training=True), labels)
-        network.backward(dlogits)
-        optimiser.step(network.grads)
+    def forward(fused: bool) -> Callable[[], object]:
+        def action() -> None:
+            network.fuse = fused
+            network.forward(x, training=True)
+
+        return action
+
+    def step(fused: bool) -> Callable[[], object]:
+        def action() -> None:
+            network.fuse = fused
+            loss, dlogits = cross_entropy(network.forward(x, training=True), labels)
+            network.backward(dlogits)
+            optimiser.step(network.grads)
+
+        return action
 
     threads = blas_threads()
-    actions = {"forward": lambda: network.forward(x, training=True), "step": step}
+    actions = {"forward": forward(fuse), "step": step(fuse)}
+    if fuse and network.blocks:
+        actions |= {"layer forward": forward(False), "layer step": step(False)}
     if with_torch and importlib.util.find_spec("torch"):
         actions |= _torch_actions(network, x, labels, lr, threads)
-    medians = median_seconds(actions, repeats)
+    try:
+        medians = median_seconds(actions, repeats)
+        step(fuse)()  # the workspace is in place: measure what a step allocates beyond it
+        tracemalloc.start()
+        step(fuse)()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    finally:
+        network.fuse = fuse
+    workspace = sum(block.workspace.nbytes for block in network.blocks)
     forward_seconds, step_seconds = medians["forward"], medians["step"]
-    tracemalloc.start()
-    step()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
     started = time.perf_counter()
     stepwise = stepwise_forward(network, x[0])
     stepwise_seconds = time.perf_counter() - started
@@ -270,8 +327,11 @@ def run_bench(
     return BenchResult(
         batch_size=batch_size,
         threads=threads,
+        blas=blas_kernel(),
         forward_seconds=forward_seconds,
         step_seconds=step_seconds,
+        layer_forward_seconds=medians.get("layer forward"),
+        layer_step_seconds=medians.get("layer step"),
         forward_gflops=forward_flops / forward_seconds / 1e9,
         step_gflops=step_flop_count / step_seconds / 1e9,
         matmul_gflops=matmul_gflops(),
@@ -279,6 +339,7 @@ def run_bench(
         stepwise_speedup=stepwise_seconds / (forward_seconds / batch_size),
         stepwise_max_difference=difference,
         peak_memory_bytes=peak,
+        workspace_bytes=workspace,
         torch_forward_seconds=medians.get("torch forward"),
         torch_step_seconds=medians.get("torch step"),
         machine=machine_name(),

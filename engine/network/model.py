@@ -9,6 +9,7 @@ the two in either direction.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from abc import ABC, abstractmethod
@@ -28,6 +29,7 @@ from engine.limits import (
     MAX_PARAMETERS,
     check_range,
 )
+from engine.network import fused
 from engine.network import layers as F
 from engine.network.files import check_weights_target, read_npz, write_npz
 from engine.samples import OPS, read_toml, resolve
@@ -514,8 +516,8 @@ class Network:
         for layer in self.layers:
             self.state.update(layer.init(rng, self.dtype))
         self.grads: dict[str, np.ndarray] = {}
-        #: (layer index, cache) of the last training forward, in the order the layers ran
-        self._run: list[tuple[int, Any]] | None = None
+        #: (first layer index, layer or fused block, cache) of the last training forward, in the order they ran
+        self._run: list[tuple[int, Any, Any]] | None = None
 
     def _check_input_shape(self, shape: Any) -> Shape:
         if (
@@ -656,14 +658,34 @@ class Network:
             )
         out = x.astype(self.dtype, copy=False).transpose(0, 2, 3, 1)
         run, seen = [], {}
+        blocks = {block.first: block for block in self.blocks} if self.fuse and not activations else {}
+        skip: range = range(0)
         for index in self._order(activations):
+            if index in skip:
+                continue
+            block = blocks.get(index)
+            result = block.forward(self.state, out, training) if block else None
+            if result is not None:
+                out, cache = result
+                run.append((index, block, cache))
+                skip = block.indices
+                continue
             layer = self.layers[index]
             out, cache = layer.forward(self.state, out, training)
-            run.append((index, cache))
+            run.append((index, layer, cache))
             if activations:
                 seen[layer.name] = out.transpose(0, 3, 1, 2) if out.ndim == 4 else out
         self._run = run if training else None
         return (out, seen) if activations else out
+
+    #: Whether forward runs conv → batch norm → ReLU → max-pool blocks fused (engine.network.fused)
+    #: when it hands out no activations; the same numbers as layer by layer, in fewer passes.
+    fuse = True
+
+    @functools.cached_property
+    def blocks(self) -> list[fused.ConvBlock]:
+        """The network's fusable conv → batch norm → ReLU → max-pool blocks."""
+        return fused.plan(self.layers)
 
     def _order(self, activations: bool) -> list[int]:
         """The order the layers run in: as written, except that a ReLU right before a max-pool
@@ -685,10 +707,10 @@ class Network:
         first = learning[0] if learning else len(self.layers)
         grads: dict[str, np.ndarray] = {}
         dout = np.asarray(dlogits, dtype=self.dtype)
-        for index, cache in reversed(self._run):
+        for index, runner, cache in reversed(self._run):
             if index < first:
                 break
-            dout, layer_grads = self.layers[index].backward(self.state, dout, cache, index > first)
+            dout, layer_grads = runner.backward(self.state, dout, cache, index > first)
             grads.update(layer_grads)
         self.grads = {key: grads[key] for key in self.parameter_keys()}
         return self.grads

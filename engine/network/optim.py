@@ -47,19 +47,27 @@ class SGD:
         self.lr, self.momentum, self.dampening = lr, momentum, dampening
         self.weight_decay, self.nesterov = weight_decay, nesterov
         self.velocity: dict[str, np.ndarray] = {}
+        #: one reused array per parameter for lr·g (and g + weight_decay·p): a step allocates nothing
+        self.scratch: dict[str, np.ndarray] = {}
 
     def step(self, grads: dict[str, np.ndarray]) -> None:
-        """Update every parameter that has a gradient."""
+        """Update every parameter that has a gradient, in place."""
         for key, param in self.parameters.items():
             grad = grads[key]
+            scratch = self.scratch.get(key)
+            if scratch is None or scratch.shape != param.shape or scratch.dtype != param.dtype:
+                scratch = self.scratch[key] = np.empty_like(param)
             if self.weight_decay:
-                grad = grad + param.dtype.type(self.weight_decay) * param
+                np.multiply(param, param.dtype.type(self.weight_decay), out=scratch)
+                scratch += grad
+                grad = scratch
             if self.momentum:
                 velocity = self.velocity.get(key)
                 if velocity is None:
                     velocity = self.velocity[key] = np.array(grad, dtype=param.dtype)
                 else:
                     velocity *= self.momentum
-                    velocity += (1 - self.dampening) * grad
+                    velocity += grad if self.dampening == 0 else (1 - self.dampening) * grad
                 grad = grad + self.momentum * velocity if self.nesterov else velocity
-            param -= param.dtype.type(self.lr) * grad
+            np.multiply(grad, param.dtype.type(self.lr), out=scratch)
+            param -= scratch

@@ -38,36 +38,59 @@ def run(args: argparse.Namespace) -> int:
     with console.status("measuring…"):
         result = run_bench(network, args.batch_size, args.repeats, with_torch=not args.no_torch)
     table = Table(
-        title=f"{network.title or args.sample}, batch {result.batch_size}, float32, {result.threads} BLAS thread(s)",
-        caption=result.machine,
+        title=f"{network.title or args.sample}, batch {result.batch_size}, float32",
+        caption=f"{result.machine}; BLAS: {result.blas}, {result.threads} thread(s)",
     )
-    for column in ("", "cnn-tui (NumPy)", "PyTorch", "ours / PyTorch", "GFLOP/s"):
+    for column in ("", "ours (NumPy)", "PyTorch", "ours / PyTorch", "GFLOP/s", "of peak"):
         table.add_column(column, justify="right" if column else "left")
-    for label, ours, theirs, ratio, gflops in (
-        (
-            "forward (training-mode batch norm)",
-            result.forward_seconds,
-            result.torch_forward_seconds,
-            result.forward_ratio,
-            result.forward_gflops,
-        ),
-        (
-            "training step (forward, backward, SGD)",
-            result.step_seconds,
-            result.torch_step_seconds,
-            result.step_ratio,
-            result.step_gflops,
-        ),
-    ):
-        table.add_row(label, _ms(ours), _ms(theirs), "—" if ratio is None else f"{ratio:.2f}×", f"{gflops:.1f}")
+    forward_flop = result.forward_gflops * result.forward_seconds
+    step_flop = result.step_gflops * result.step_seconds
+    forward, step = result.torch_forward_seconds, result.torch_step_seconds
+    rows = [("forward", result.forward_seconds, forward, result.forward_ratio, forward_flop)]
+    if result.layer_forward_seconds is not None:
+        rows.append(
+            (
+                "  not fused",
+                result.layer_forward_seconds,
+                forward,
+                result.layer_forward_ratio,
+                forward_flop,
+            )
+        )
+    rows.append(("training step", result.step_seconds, step, result.step_ratio, step_flop))
+    if result.layer_step_seconds is not None:
+        rows.append(("  not fused", result.layer_step_seconds, step, result.layer_step_ratio, step_flop))
+    for label, ours, theirs, ratio, gflop in rows:
+        gflops = gflop / ours
+        table.add_row(
+            label,
+            _ms(ours),
+            _ms(theirs),
+            "—" if ratio is None else f"{ratio:.2f}×",
+            f"{gflops:.1f}",
+            f"{gflops / result.matmul_gflops:.0%}",
+        )
     console.print(table)
+    console.print(
+        "forward: training-mode batch norm; training step: forward, cross-entropy, backward, SGD; "
+        "not fused: every layer on its own, without the conv → batch norm → ReLU → max-pool blocks"
+    )
     if result.torch_forward_seconds is None:
         console.print("PyTorch is not installed (or --no-torch): no comparison")
-    console.print(f"machine's best float32 matrix multiply (numpy, 1024²): {result.matmul_gflops:.1f} GFLOP/s")
+    console.print(
+        f"machine's best float32 matrix multiply (numpy, 1024²): {result.matmul_gflops:.1f} GFLOP/s (the peak)"
+    )
     console.print(
         f"step-by-step forward of one image (a dot product per output value): "
         f"{result.stepwise_seconds * 1000:.0f} ms; the batch path is {result.stepwise_speedup:,.0f}× "
         f"faster per image (largest logit difference {result.stepwise_max_difference:.1e})"
     )
-    console.print(f"peak memory allocated by one training step: {result.peak_memory_bytes / 2**20:.1f} MiB")
+    console.print(
+        f"peak memory allocated by one training step: {result.peak_memory_bytes / 2**20:.1f} MiB"
+        + (
+            f", beside {result.workspace_bytes / 2**20:.1f} MiB of workspace the fused blocks keep and reuse"
+            if result.workspace_bytes
+            else ""
+        )
+    )
     return 0

@@ -90,7 +90,8 @@ class Training:
 
 @pytest.fixture
 def sizes() -> tuple[str, ...]:
-    return ("--epochs", "3", "--train-size", "800", "--test-size", "200")
+    # many epochs, so that the run is still training when the signal comes however fast a step is
+    return ("--epochs", "200", "--train-size", "800", "--test-size", "200")
 
 
 def test_ctrl_c_at_half_a_second_saves_the_initial_weights(tmp_path, sizes):
@@ -126,4 +127,6 @@ def test_ctrl_c_twice_in_a_row_still_saves(tmp_path, sizes):
     time.sleep(0.05)
     run.interrupt()
     run.assert_saved()
-    assert run.process.returncode == 130
+    # the second Ctrl+C may land after the weights are written, while the interpreter is already
+    # shutting down (Python puts back the default handler then): the exit is then by the signal
+    assert run.process.returncode in (130, -signal.SIGINT)
