@@ -22,6 +22,7 @@ from engine.trace import Trace
 from tui.screens.dialogs import ChoiceDialog, SamplePicker
 from tui.screens.editing import EDIT_BINDINGS, FILE_BINDINGS
 from tui.screens.help import HelpScreen
+from tui.screens.lecture import SLIDE_BINDINGS, LectureActions, SlideShow, notes_for
 from tui.screens.network import NetworkScreen, open_network
 from tui.screens.stepper import STEP_BINDINGS, StepperScreen
 from tui.screens.training import TrainingScreen
@@ -60,7 +61,7 @@ THEMES = (
 DARK, LIGHT = (theme.name for theme in THEMES)
 
 
-class CnnApp(App[int]):
+class CnnApp(LectureActions, App[int]):
     """Step through how convolutional networks compute."""
 
     CSS_PATH = "app.tcss"
@@ -79,6 +80,7 @@ class CnnApp(App[int]):
         ),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="Keys and views"),
         Binding("q", "quit", "Quit", tooltip="Quit"),
+        *SLIDE_BINDINGS,  # lecture mode only (tui.screens.lecture)
     ]
 
     def __init__(
@@ -89,6 +91,7 @@ class CnnApp(App[int]):
         theme: str = DARK,
         network: Path | None = None,
         data: str = "synthetic",
+        slides: SlideShow | None = None,
     ) -> None:
         """Open on sample's trace, or on the network view of the network sample file `network`
         (which trains on `data`: "synthetic", a CIFAR-10 binary folder or file, or an .npz)."""
@@ -99,9 +102,14 @@ class CnnApp(App[int]):
         self._first = (sample, trace)
         self._first_network = network
         self.training_data = data
+        self.slides = slides
+        """The open lecture (None: a single sample)."""
 
     def on_mount(self) -> None:
-        if self._first_network is not None:
+        if self.slides is not None:
+            if not self.show_slide(self.slides.current):
+                self.exit(2)
+        elif self._first_network is not None:
             self.push_screen(open_network(self._first_network, self.training_data))
         else:
             self.push_screen(StepperScreen(*self._first))
@@ -111,11 +119,7 @@ class CnnApp(App[int]):
     def open_sample(self, path: Path) -> bool:
         """Load, trace and show path; on a user's mistake notify and keep the current view."""
         try:
-            if samples.sample_op(path) == "network":
-                view: Screen = open_network(path, self.training_data)
-            else:
-                sample = samples.load(path)
-                view = StepperScreen(sample, sample.trace())
+            view = self.view_for(path)
         except CnnError as error:
             self.notify(str(error), title="Cannot open this sample", severity="error", timeout=10)
             return False
@@ -124,6 +128,13 @@ class CnnApp(App[int]):
         else:
             self.push_screen(view)
         return True
+
+    def view_for(self, path: Path) -> Screen:
+        """The view of a sample file (network view or stepper); CnnError for a bad sample."""
+        if samples.sample_op(path) == "network":
+            return open_network(path, self.training_data)
+        sample = samples.load(path)
+        return StepperScreen(sample, sample.trace())
 
     def action_open(self) -> None:
         if isinstance(self.screen, (SamplePicker, ChoiceDialog)):
@@ -181,7 +192,8 @@ class CnnApp(App[int]):
             views = {NetworkScreen: "Network view", TrainingScreen: "Training"}
             kind = type(self.screen)
             if kind in views:
-                self.push_screen(HelpScreen([(views[kind], kind.BINDINGS), ("App", self.BINDINGS)]))
+                groups = [(views[kind], kind.BINDINGS), ("App", self.BINDINGS)]
+                self.push_screen(HelpScreen(groups, notes=notes_for(self.screen)))
                 return
             editing = sorted(EDIT_BINDINGS, key=lambda b: b.action != "toggle_edit")
             self.push_screen(
@@ -191,7 +203,8 @@ class CnnApp(App[int]):
                         ("Editing (e)", editing),
                         ("Files, undo", FILE_BINDINGS),
                         ("App", self.BINDINGS),
-                    ]
+                    ],
+                    notes=notes_for(self.screen),
                 )
             )
 

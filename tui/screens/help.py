@@ -45,15 +45,20 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
 
-    def __init__(self, groups: list[tuple[str, list[Binding]]]) -> None:
+    def __init__(self, groups: list[tuple[str, list[Binding]]], notes: str = "") -> None:
         super().__init__()
         self.groups = groups
+        self.notes = notes
+        """Lecture mode: the slide's caption and the lecturer's notes, shown first."""
 
     def compose(self) -> ComposeResult:
         def display(key: str) -> str:
             return self.app.get_key_display(Binding(key, ""))
 
         with VerticalScroll(classes="dialog help"):
+            if self.notes:
+                yield Static(Text("Notes for this slide", style="bold underline"))
+                yield Static(self.notes + "\n", markup=False, id="notes")
             yield Static(Text("cnn-tui keys  (Esc closes; ctrl+p: the same actions by name)", style="bold"))
             yield Static(keys_table(self.groups, display))
             yield Static(Text("\nViews", style="bold underline"))

@@ -33,8 +33,10 @@ from engine.network.data import synthetic
 from engine.network.model import BatchNorm, Conv, Layer, LayerError, Linear, Network, Pool
 from engine.numbers import fmt
 from engine.shapes import output_size_formula
+from tui.screens.lecture import caption_for, description_of
 from tui.screens.stepper import StepperScreen
 from tui.screens.training import TrainingConfig, TrainingScreen
+from tui.widgets.caption import Caption
 from tui.widgets.heatmap import Scale, Thumbnails, Tile, ZoomMap, image_rgb, scale_text
 from tui.widgets.layer_table import LayerTable, dims
 from tui.widgets.matrix import MatrixGrid
@@ -259,6 +261,7 @@ class NetworkScreen(Screen):
         title = self.network.title if self.network is not None else "a network that cannot be built"
         source = self.path.name if self.path is not None else ""
         yield Static(f"{title}  [{source}]", id="title", markup=False)
+        yield Caption(description_of(self.path) if self.path is not None else "", id="caption")
         with Horizontal(id="network-body"):
             yield LayerTable(id="layers")
             with Vertical(id="pictures"):
@@ -297,6 +300,7 @@ class NetworkScreen(Screen):
     """
 
     def on_mount(self) -> None:
+        self.query_one(Caption).show(caption_for(self))  # lecture mode (tui.screens.lecture)
         self._fill_table()
         if self.error is not None:
             self.layer = self.error.layer + 1

@@ -25,8 +25,10 @@ from tui.screens.batchnorm import BatchNormPanel
 from tui.screens.conv import ConvPanel
 from tui.screens.dialogs import GoToDialog
 from tui.screens.editing import EDIT_BINDINGS, FILE_BINDINGS, EditingMixin
+from tui.screens.lecture import bookmark_for, caption_for, status_for
 from tui.screens.panel import StagePanel
 from tui.screens.window import PoolPanel, ReluPanel
+from tui.widgets.caption import Caption
 from tui.widgets.entry import CellEntry
 from tui.widgets.labels import StageBar, StatusLine
 
@@ -157,6 +159,7 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
 
     def compose(self) -> ComposeResult:
         yield Static(self.title_text(), id="title", markup=False)
+        yield Caption(self.sample.description, id="caption")
         yield StageBar(id="stage-bar")
         with ContentSwitcher(id="panels"):
             for number, stage in enumerate(self.trace.stages):
@@ -260,6 +263,7 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
             self.panel.fit(self.largest_density)
             self.query_one(StageBar).show([s.name for s in self.trace.stages], number)
         self.panel.show(self.local_index)
+        self.show_caption()
         self._show_status()
         if self.editing:
             self.show_cursor()
@@ -274,6 +278,7 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         panel = self.panel
         self.query_one(StatusLine).show(
             [
+                status_for(self),
                 f"stage {self.stage_index + 1}/{len(stages)} {stage.name}" if len(stages) > 1 else stage.name,
                 step_text,
                 panel.position(),
@@ -281,6 +286,10 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
                 play,
             ]
         )
+
+    def show_caption(self) -> None:
+        """Lecture mode: the slide's caption and this step's bookmark under the title (tui.screens.lecture)."""
+        self.query_one(Caption).show(caption_for(self), bookmark_for(self, self.index + 1))
 
     # ------------------------------------------------------------ actions
 

@@ -1,0 +1,192 @@
+"""Lecture mode: slides with > and <, captions, bookmarks, each slide keeping its step, the
+unsaved-edits prompt, notes in the help; the description under every view's title; and the
+installed `cnn-tui lecture` in tmux, read slide by slide."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from engine import lecture
+from tui.app import CnnApp
+from tui.screens.dialogs import ChoiceDialog
+from tui.screens.help import HelpScreen
+from tui.screens.lecture import SlideShow
+from tui.screens.network import NetworkScreen
+from tui.screens.stepper import StepperScreen
+from tui.widgets.caption import Caption
+from tui.widgets.labels import StatusLine
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def lecture_app(start: int = 0) -> CnnApp:
+    return CnnApp(None, slides=SlideShow(lecture.load(lecture.resolve(None)), start))
+
+
+def caption(app: CnnApp) -> str:
+    return app.screen.query_one(Caption).text
+
+
+async def test_slides_in_order_with_captions_and_status():
+    app = lecture_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        slides = app.slides.lecture.slides
+        assert isinstance(app.screen, StepperScreen)
+        assert caption(app).startswith("slide 1 of 10 · Batch norm")
+        assert app.screen.query_one(StatusLine).text.startswith("slide 1 of 10 · ")
+        for number in range(2, 11):
+            await pilot.press("greater_than_sign")
+            await pilot.pause()
+            assert app.slides.current == number - 1
+            expected = NetworkScreen if slides[number - 1].op == "network" else StepperScreen
+            assert isinstance(app.screen, expected)
+            assert " ".join(caption(app).split()).startswith(
+                f"slide {number} of 10 · {slides[number - 1].caption}"[:60]
+            )
+        await pilot.press("greater_than_sign")  # past the last slide: stays, says so
+        await pilot.pause()
+        assert app.slides.current == 9
+        await pilot.press("less_than_sign")
+        await pilot.pause()
+        assert app.slides.current == 8 and isinstance(app.screen, NetworkScreen)
+
+
+async def test_a_slide_keeps_its_step_and_shows_bookmarks():
+    app = lecture_app(1)  # the 5x5 convolution
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert "★ step 1: start in the top-left corner" in caption(app)
+        await pilot.press("right", "right")
+        assert app.screen.index == 2 and "★" not in caption(app)
+        await pilot.press("right")
+        assert "★ step 4: the next row" in caption(app)
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        assert app.slides.current == 2 and app.screen.index == 0
+        await pilot.press("right")
+        await pilot.press("less_than_sign")
+        await pilot.pause()
+        assert app.slides.current == 1 and app.screen.index == 3  # where it was left
+        assert "★ step 4" in caption(app)
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        assert app.screen.index == 1
+
+
+async def test_network_slide_keeps_its_layer():
+    app = lecture_app(8)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("down", "down")
+        await pilot.pause()
+        assert app.screen.layer == 2
+        await pilot.press("less_than_sign")
+        await pilot.pause()
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, NetworkScreen) and app.screen.layer == 2
+
+
+async def test_unsaved_edits_ask_before_the_next_slide():
+    app = lecture_app(1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("e", "5", "enter", "escape")
+        assert app.screen.history.dirty
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceDialog)
+        await pilot.press("escape")  # cancel: stay, edits kept
+        await pilot.pause()
+        assert app.slides.current == 1 and app.screen.history.dirty
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        app.screen.dismiss("discard")
+        await pilot.pause()
+        assert app.slides.current == 2 and not app.screen.history.dirty
+
+
+async def test_help_shows_the_slide_notes():
+    app = lecture_app(0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        notes = str(app.screen.query_one("#notes").content)
+        assert "mean 0.5, variance 1.5" in " ".join(notes.split())
+
+
+async def test_slide_keys_do_nothing_outside_a_lecture(app_for):
+    app = app_for("seed_conv")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("greater_than_sign")
+        assert isinstance(app.screen, StepperScreen) and app.slides is None
+        assert "slide" not in app.screen.query_one(StatusLine).text
+
+
+async def test_every_view_shows_the_description(app_for):
+    app = app_for("seed_conv")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert "Chapter 2's worked example" in caption(app)
+        app.action_network()
+        await pilot.pause()
+        assert isinstance(app.screen, NetworkScreen)
+        assert "fc1 corrected" in caption(app)
+
+
+async def test_the_description_is_cut_with_an_ellipsis_on_a_short_terminal(app_for):
+    app = app_for("seed_batchnorm")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        lines = caption(app).splitlines()
+        assert len(lines) == 2 and lines[-1].endswith("…")
+    async with app_for("seed_batchnorm").run_test(size=(200, 60)) as pilot:
+        await pilot.pause()
+        assert not caption(pilot.app).endswith("…")
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
+def test_installed_cnn_tui_lecture_in_tmux_reads_every_caption():
+    program = shutil.which("cnn-tui")
+    if program is None:
+        pytest.skip("cnn-tui is not installed (pip install -e .)")
+    server = f"cnn-tui-lecture-{uuid.uuid4().hex[:8]}"
+    slides = lecture.load(lecture.resolve(None)).slides
+
+    def tmux(*args: str) -> str:
+        return subprocess.run(["tmux", "-L", server, *args], check=True, capture_output=True, text=True).stdout
+
+    def screen_until(wanted: str, seconds: float = 30.0) -> str:
+        deadline = time.monotonic() + seconds
+        text = ""
+        while time.monotonic() < deadline:
+            text = " ".join(tmux("capture-pane", "-p", "-t", "a").split())
+            if wanted in text:
+                return text
+            time.sleep(0.1)
+        return text
+
+    # The installed entry point, on this source tree's code.
+    command = f"env PYTHONPATH={ROOT} {program} lecture"
+    tmux("new-session", "-d", "-s", "a", "-x", "100", "-y", "30", "-c", str(ROOT), command)
+    try:
+        for slide in slides:
+            if slide.number > 1:
+                tmux("send-keys", "-t", "a", ">")
+            wanted = f"slide {slide.number} of {len(slides)} · {slide.caption}"
+            # The caption wraps at the terminal's width; read it with the line breaks joined.
+            text = screen_until(wanted)
+            assert wanted in text, text
+        tmux("send-keys", "-t", "a", "q")
+    finally:
+        subprocess.run(["tmux", "-L", server, "kill-server"], capture_output=True)
