@@ -190,3 +190,65 @@ def test_installed_cnn_tui_lecture_in_tmux_reads_every_caption():
         tmux("send-keys", "-t", "a", "q")
     finally:
         subprocess.run(["tmux", "-L", server, "kill-server"], capture_output=True)
+
+
+# ---------------------------------------------------------------- present mode
+
+
+def visible(app: CnnApp, widget) -> bool:
+    """The widget is displayed and lies inside the screen."""
+    region = widget.region
+    return widget.display and region.height > 0 and app.screen.region.contains_region(region)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60), (250, 70)])
+async def test_present_mode_shows_the_result_large_and_hides_the_footer(app_for, size):
+    from textual.widgets import Footer
+
+    from tui.widgets.labels import ComputationLine
+    from tui.widgets.present import BigResult
+
+    app = app_for("rgb_conv")
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("right", "right")
+        footer = app.screen.query_one(Footer)
+        assert footer.display
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.presenting and app.screen.has_class("present")
+        assert app.screen.styles.display == "block" and not footer.region.height
+        big = app.screen.query_one(BigResult)
+        step = app.screen.trace[2]
+        assert visible(app, big) and big.text.startswith("= ")
+        line = app.screen.panel.query_one(ComputationLine)
+        assert visible(app, line) and line.text == step.text  # the full line, wrapped
+        assert visible(app, app.screen.query_one(StatusLine))
+        await pilot.press("right")
+        assert big.value == app.screen.trace[3].value
+        await pilot.press("f")
+        await pilot.pause()
+        assert not app.presenting and footer.region.height == 1
+
+
+async def test_present_mode_follows_a_resize_and_a_slide():
+    app = lecture_app(1)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("f")
+        await pilot.pause()
+        density = app.screen.panel.density
+        await pilot.resize_terminal(200, 60)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen.largest_density == "big"
+        assert app.screen.panel.density == "big" != density
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        assert app.screen.has_class("present")  # the next slide opens in present mode too
+
+
+async def test_f_adds_a_filter_in_edit_mode(app_for):
+    app = app_for("seed_conv")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("e", "f")
+        assert not app.presenting and app.screen.sample.stages[0].params["weight"].shape[0] == 2

@@ -133,6 +133,8 @@ class LectureActions:
     """The app's side of lecture mode (mixed into CnnApp): `>` / `<` and showing a slide."""
 
     slides: SlideShow | None = None
+    presenting: bool = False
+    """Present mode (f, tui.screens.present): kept from slide to slide."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("next_slide", "previous_slide"):

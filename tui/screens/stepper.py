@@ -27,10 +27,12 @@ from tui.screens.dialogs import GoToDialog
 from tui.screens.editing import EDIT_BINDINGS, FILE_BINDINGS, EditingMixin
 from tui.screens.lecture import bookmark_for, caption_for, status_for
 from tui.screens.panel import StagePanel
+from tui.screens.present import PRESENT_BINDINGS, PresentMixin
 from tui.screens.window import PoolPanel, ReluPanel
 from tui.widgets.caption import Caption
 from tui.widgets.entry import CellEntry
 from tui.widgets.labels import StageBar, StatusLine
+from tui.widgets.present import BigResult
 
 #: The panel class that shows each operation.
 PANELS: dict[str, type[StagePanel]] = {
@@ -119,13 +121,13 @@ STEP_BINDINGS = [
 
 
 # inherit_bindings=False: Screen's own Tab/Shift+Tab (focus) would put Tab first in the footer.
-class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
+class StepperScreen(EditingMixin, PresentMixin, Screen, inherit_bindings=False):
     """Step through a sample's trace: one dot product (or pool, or batch-norm element) per key;
     in edit mode (e), change its numbers, shapes and parameters and see the trace follow."""
 
     # The footer lists keys in this order: stepping arrows, then edit mode's keys (in edit mode:
     # Esc, Tab, Enter, k first), then the rest.
-    BINDINGS = STEP_BINDINGS[:4] + EDIT_BINDINGS + STEP_BINDINGS[4:] + FILE_BINDINGS
+    BINDINGS = STEP_BINDINGS[:4] + EDIT_BINDINGS + STEP_BINDINGS[4:] + FILE_BINDINGS + PRESENT_BINDINGS
     AUTO_FOCUS = ""  # the cell entry is the only focusable widget; it takes focus only while typing
 
     # `var`, not `reactive`: a reactive would repaint the whole screen on every step.
@@ -164,6 +166,7 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         with ContentSwitcher(id="panels"):
             for number, stage in enumerate(self.trace.stages):
                 yield PANELS[stage.op](stage, id=f"stage-{number}")
+        yield BigResult(id="big-result")  # present mode (tui.screens.present)
         yield Static("", id="edit-line", classes="edit-only", markup=False)
         yield CellEntry(id="cell-entry", compact=True, placeholder="a number: 2, -0.5, 1e-3 or 3/4")
         yield StatusLine(id="status")
@@ -173,6 +176,8 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         self.query_one("#title", Static).update(self.title_text())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "present":
+            return not self.editing  # f adds a filter in edit mode
         editing = self.edit_check(action)
         return True if editing is None else editing
 
@@ -198,16 +203,19 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         self._timer = self.set_interval(1 / SPEEDS[self.speed], self._tick, pause=True)
         self._fit(self.app.size.width, self.app.size.height)
         self._show()
+        if self.presenting:
+            self.apply_present()
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width, event.size.height)
 
     def _fit(self, width: int, height: int) -> None:
-        allowed = [name for name, (w, h) in DENSITY_SIZES.items() if width >= w and height >= h]
+        allowed = [name for name, (w, h) in DENSITY_SIZES.items() if width >= w and height >= h or self.presenting]
         self.largest_density = allowed[-1] if allowed else "normal"
         self.set_class(bool(allowed), "roomy")
         if self.stage_number >= 0:
             self.panel.fit(self.largest_density)
+            self.show_present()
 
     # ------------------------------------------------------------ state
 
@@ -264,6 +272,7 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
             self.query_one(StageBar).show([s.name for s in self.trace.stages], number)
         self.panel.show(self.local_index)
         self.show_caption()
+        self.show_present()
         self._show_status()
         if self.editing:
             self.show_cursor()
