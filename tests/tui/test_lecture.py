@@ -252,3 +252,25 @@ async def test_f_adds_a_filter_in_edit_mode(app_for):
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("e", "f")
         assert not app.presenting and app.screen.sample.stages[0].params["weight"].shape[0] == 2
+
+
+async def test_autoplay_stops_at_each_stage_end_and_at_the_last_step(app_for):
+    app = app_for("seed_pipeline")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        starts = screen.trace.stage_starts
+        screen.index = starts[1] - 2
+        await pilot.press("p")
+        assert screen.playing
+        screen._tick()  # the timer's tick, called directly: no sleeping
+        assert screen.index == starts[1] - 1 and not screen.playing
+        await pilot.pause()
+        assert "end of stage conv" in list(app._notifications)[-1].message
+        await pilot.press("p")
+        screen._tick()
+        assert screen.index == starts[1] and screen.playing  # resumed into the next stage
+        screen.index = len(screen.trace) - 2
+        screen._tick()
+        assert screen.index == len(screen.trace) - 1 and not screen.playing
+        await pilot.pause()
+        assert "last step" in list(app._notifications)[-1].message

@@ -258,10 +258,19 @@ class StepperScreen(EditingMixin, PresentMixin, Screen, inherit_bindings=False):
             self.notify(f"autoplay speed: {SPEEDS[self.speed]:g} steps/s (p plays)", timeout=2)
 
     def _tick(self) -> None:
-        if self.index >= len(self.trace) - 1:
-            self.playing = False
-        else:
+        if self.index < len(self.trace) - 1:
             self.index += 1
+        self.stop_at_boundary()
+
+    def stop_at_boundary(self) -> None:
+        """Autoplay never runs silently past the end of a stage or the last step: it stops and says so."""
+        if self.index == len(self.trace) - 1:
+            self.playing = False
+            self.notify("autoplay stopped at the last step (p plays again from the start)", timeout=4)
+        elif self.index + 1 in self.trace.stage_starts:
+            self.playing = False
+            name = self.trace.stages[self.stage_index].name
+            self.notify(f"autoplay paused at the end of stage {name} (p goes on)", timeout=4)
 
     def _show(self) -> None:
         number = self.stage_index
