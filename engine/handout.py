@@ -20,14 +20,12 @@ from engine.errors import CnnError
 from engine.lecture import Lecture
 from engine.numbers import fmt
 from engine.receptive import fields, layer_window
+from engine.shapes import GENERAL_FORMULA, GENERAL_POOL_FORMULA
 
 #: Steps of a trace written in full; a longer trace keeps its first, middle and last steps.
 STEP_LIMIT = 60
 #: How many steps each of the first, middle and last windows keeps.
 STEP_WINDOW = 15
-#: The output-size formula in its general form (PyTorch's); pooling has no dilation.
-GENERAL_FORMULA = "H_out = ⌊(H + 2p − d·(k − 1) − 1)/s⌋ + 1"
-GENERAL_POOL_FORMULA = "H_out = ⌊(H + 2p − k)/s⌋ + 1"
 FORMATS = (".md", ".html")
 
 

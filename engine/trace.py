@@ -21,7 +21,7 @@ import numpy as np
 
 from engine.errors import CnnError
 from engine.numbers import fmt, term
-from engine.shapes import Pair, check_steps, output_hw, output_size_formula, pair
+from engine.shapes import Pair, check_steps, output_hw, output_size_formula, pair, pool_size_formula
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -267,7 +267,8 @@ def trace_pool(
     for dim, kk, pp in zip(("height", "width"), k, p):
         if 2 * pp > kk:
             raise CnnError(f"pool padding {pp} must be at most half the pool size {kk} ({dim})")
-    h_out, w_out, formulas = _geometry(x, k, s, p, (1, 1), "pool size")
+    h_out, w_out, _ = _geometry(x, k, s, p, (1, 1), "pool size")
+    formulas = tuple(pool_size_formula(n, kk, ss, pp) for n, kk, ss, pp in zip(x.shape[2:], k, s, p))
     n_batch, channels = x.shape[:2]
     check_steps(n_batch * channels * h_out * w_out, "this pooling")
     pad_value = -math.inf if mode == "max" else 0.0

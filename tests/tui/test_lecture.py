@@ -274,3 +274,19 @@ async def test_autoplay_stops_at_each_stage_end_and_at_the_last_step(app_for):
         assert screen.index == len(screen.trace) - 1 and not screen.playing
         await pilot.pause()
         assert "last step" in list(app._notifications)[-1].message
+
+
+@pytest.mark.parametrize(
+    ("name", "general", "filled"),
+    [
+        ("seed_conv", "H_out = ⌊(H + 2p − d·(k − 1) − 1)/s⌋ + 1", "⌊(5 + 2·0 − 1·(3−1) − 1)/1⌋ + 1 = 3"),
+        ("max_pool", "H_out = ⌊(H + 2p − k)/s⌋ + 1", "⌊(4 + 2·0 − 2)/2⌋ + 1 = 2"),
+    ],
+)
+async def test_the_general_formula_beside_the_filled_in_one(app_for, name, general, filled):
+    app = app_for(name)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await pilot.pause()
+        text = app.screen.query_one(StatusLine).text
+        assert f"{general}: {filled}" in text
+        assert "d·" not in text.split(general)[1] or name == "seed_conv"

@@ -23,6 +23,7 @@ from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Label
 
+from engine.shapes import GENERAL_FORMULA, GENERAL_POOL_FORMULA
 from engine.trace import StageTrace, Step
 from tui.widgets.labels import ComputationLine
 from tui.widgets.matrix import DENSITIES, MatrixGrid
@@ -149,9 +150,10 @@ class StagePanel(Vertical):
         formulas = self.stage.formulas
         if not formulas:
             return ""
+        general = GENERAL_POOL_FORMULA if self.stage.op == "pool" else GENERAL_FORMULA  # beside the filled-in one
         if formulas[0] == formulas[1]:
-            return f"size {formulas[0]}"
-        return f"height {formulas[0]}  width {formulas[1]}"
+            return f"size {general}: {formulas[0]}"
+        return f"{general}: height {formulas[0]}  width {formulas[1]}"
 
     @staticmethod
     def row_key(step: Step) -> Hashable:
