@@ -7,6 +7,7 @@ leaves it alone and says why in a notification.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -18,6 +19,7 @@ from textual.theme import Theme
 
 from engine import samples
 from engine.errors import CnnError
+from engine.files import write_atomic
 from engine.trace import Trace
 from tui.screens.dialogs import ChoiceDialog, SamplePicker
 from tui.screens.editing import EDIT_BINDINGS, FILE_BINDINGS
@@ -80,6 +82,13 @@ class CnnApp(LectureActions, App[int]):
         ),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="Keys and views"),
         Binding("q", "quit", "Quit", tooltip="Quit"),
+        Binding(
+            "P",
+            "save_screenshot",
+            "Screenshot",
+            show=False,
+            tooltip="Save an SVG screenshot of the screen in the current folder (named in a notification)",
+        ),
         *SLIDE_BINDINGS,  # lecture mode only (tui.screens.lecture)
     ]
 
@@ -183,6 +192,17 @@ class CnnApp(LectureActions, App[int]):
             self.push_screen(open_network(samples.resolve("seed_convnet"), self.training_data))
         except CnnError as error:
             self.notify(str(error), title="Cannot open the network", severity="error", timeout=10)
+
+    def action_save_screenshot(self) -> None:
+        """Textual's own SVG screenshot of the screen, written atomically to the current folder."""
+        stem = Path(getattr(self.screen, "path", None) or "cnn-tui").stem
+        name = f"cnn-tui-{stem}-{time.strftime('%Y%m%d-%H%M%S')}.svg"
+        try:
+            written = write_atomic(Path.cwd() / name, self.export_screenshot().encode("utf-8"))
+        except CnnError as error:
+            self.notify(str(error), title="Cannot save the screenshot", severity="error", timeout=10)
+            return
+        self.notify(str(written), title="Screenshot saved", timeout=6)
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK

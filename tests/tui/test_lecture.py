@@ -290,3 +290,15 @@ async def test_the_general_formula_beside_the_filled_in_one(app_for, name, gener
         text = app.screen.query_one(StatusLine).text
         assert f"{general}: {filled}" in text
         assert "d·" not in text.split(general)[1] or name == "seed_conv"
+
+
+async def test_P_saves_an_svg_screenshot_and_names_it(app_for, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = app_for("seed_conv")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("P")
+        await pilot.pause()
+        saved = list(tmp_path.glob("cnn-tui-seed_conv-*.svg"))
+        assert len(saved) == 1
+        assert saved[0].read_text(encoding="utf-8").lstrip().startswith("<svg")
+        assert str(saved[0]) in list(app._notifications)[-1].message
