@@ -302,3 +302,49 @@ async def test_P_saves_an_svg_screenshot_and_names_it(app_for, tmp_path, monkeyp
         assert len(saved) == 1
         assert saved[0].read_text(encoding="utf-8").lstrip().startswith("<svg")
         assert str(saved[0]) in list(app._notifications)[-1].message
+
+
+# ---------------------------------------------------------------- receptive fields in the network view
+
+
+def network_app() -> CnnApp:
+    from engine import samples
+
+    return CnnApp(None, network=samples.resolve("seed_convnet"))
+
+
+async def test_the_layer_table_has_a_receptive_field_column():
+    from tui.widgets.layer_table import LayerTable
+
+    app = network_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(LayerTable)
+        by_layer = {table.text(row, "layer"): table.text(row, "receptive /jump") for row in range(1, 13)}
+        assert by_layer["conv1"] == "3×3 /1" and by_layer["maxpool1"] == "4×4 /2"
+        assert by_layer["conv2"] == "8×8 /2" and by_layer["maxpool2"] == "10×10 /4"
+        assert by_layer["fc1"] == "whole image"
+
+
+async def test_the_enlarged_map_draws_the_cells_receptive_field_on_the_input():
+    from tui.widgets.heatmap import ZoomMap
+
+    app = network_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("down", "down", "down", "down", "enter")  # maxpool1, enlarged
+        await pilot.pause()
+        screen = app.screen
+        screen.cursor = (5, 6)
+        screen._show()
+        await pilot.pause()
+        info = str(screen.query_one("#zoom-info").content)
+        assert "receptive field on the input: rows 9–12, cols 11–14 (4×4" in info
+        picture = screen.query_one("#receptive-input", ZoomMap)
+        assert picture.display
+        drawn = picture._rgb.astype(int)
+        from tui.widgets.heatmap import image_rgb
+
+        original = image_rgb(screen.x[screen.image]).astype(int)
+        assert (drawn[9:13, 11:15] == original[9:13, 11:15]).all()  # inside: as it is
+        assert (drawn[0:9] == original[0:9] // 4).all()  # outside: dimmed

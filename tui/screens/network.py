@@ -32,6 +32,7 @@ from engine.network.bridge import Bridge, bridge
 from engine.network.data import synthetic
 from engine.network.model import BatchNorm, Conv, Layer, LayerError, Linear, Network, Pool
 from engine.numbers import fmt
+from engine.receptive import Window, cell_field, fields, layer_window
 from engine.shapes import output_size_formula
 from tui.screens.lecture import caption_for, description_of
 from tui.screens.stepper import StepperScreen
@@ -275,6 +276,7 @@ class NetworkScreen(Screen):
                         with Vertical(id="zoom-side"):
                             yield MatrixGrid("around the cursor", id="neighbourhood")
                             yield Static(id="zoom-info", markup=False)
+                            yield ZoomMap(id="receptive-input")
                     yield StatsTable(id="stats", cursor_type="row", zebra_stripes=True)
                     with ScrollableContainer(id="error", can_focus=False):
                         yield Static(id="error-text", markup=False)
@@ -316,7 +318,33 @@ class NetworkScreen(Screen):
                 self.input_shape, self.error.rows, compact=self.compact, failing=self.error.layer, spec=self.error.spec
             )
         else:
-            table.show(self.input_shape, self.network.summary(), compact=self.compact)
+            table.show(self.input_shape, self.network.summary(), compact=self.compact, fields=self.receptive_fields())
+
+    # ------------------------------------------------------------ receptive fields (lecture mode)
+
+    def receptive_fields(self) -> list[str]:
+        """Each layer's receptive field on the input, '8×8 /2' (size /jump) or 'whole image'."""
+        return [field.text() for field in fields([layer_window(layer) for layer in self.layers])]
+
+    def show_receptive_field(self, i: int, j: int) -> str:
+        """Draw cell (i, j)'s receptive field on the input image beside the enlarged map (outside it
+        the image is dimmed) and return the line that says where it is ('' for the input itself)."""
+        picture = self.query_one("#receptive-input", ZoomMap)
+        windows = [w for w in (layer_window(layer) for layer in self.layers[: self.layer]) if isinstance(w, Window)]
+        if self.layer == 0 or self.maps.ndim != 4:
+            picture.display = False
+            return ""
+        rows, cols = cell_field((i, j), windows, self.input_shape[1:])
+        rgb = image_rgb(self.x[self.image]).copy()
+        inside = np.zeros(rgb.shape[:2], bool)
+        inside[np.ix_(rows, cols)] = True
+        rgb[~inside] = rgb[~inside] // 4
+        picture.display = True
+        picture.show(rgb, (rows[len(rows) // 2], cols[len(cols) // 2]), big=False)
+        return (
+            f"receptive field on the input: rows {rows[0]}–{rows[-1]}, cols {cols[0]}–{cols[-1]} "
+            f"({len(rows)}×{len(cols)}; outside it dimmed)"
+        )
 
     @property
     def compact(self) -> bool:
@@ -479,6 +507,8 @@ class NetworkScreen(Screen):
         grid.show(values[rows, cols], current=(i - rows.start, j - cols.start))
         where = "mean of the 3 colour channels" if self.layer == 0 else f"channel {self.channel}"
         info = f"cell ({i}, {j}) of {where}: {fmt(values[i, j])}"
+        if field := self.show_receptive_field(i, j):
+            info += "\n" + field
         if isinstance(self.current, (Conv, Pool, BatchNorm)):
             info += "\ns: step through this computation"
         self.query_one("#zoom-info", Static).update(info)

@@ -52,19 +52,23 @@ class LayerTable(DataTable, can_focus=False):
         compact: bool,
         failing: int | None = None,
         spec: list[dict[str, Any]] | None = None,
+        fields: list[str] | None = None,
     ) -> None:
-        """Fill the table. With failing, rows holds the layers before it and spec names the rest."""
+        """Fill the table. With failing, rows holds the layers before it and spec names the rest.
+        fields: each layer's receptive field on the input ('8×8 /2'), a column when not compact."""
         cursor = self.cursor_row
         self.clear(columns=True)
         columns = (
             ([] if compact else ["#"]) + ["layer"] + ([] if compact else ["type"]) + ["output", "params", "mult-adds"]
         )
+        if fields is not None and not compact:
+            columns.append("receptive /jump")
         for column in columns:
             self.add_column(column, key=column)
         right = {"#", "params", "mult-adds"}
 
         def row_cells(
-            number: int, name: str, kind: str, shape: str, params: str, macs: str, style: str = ""
+            number: int, name: str, kind: str, shape: str, params: str, macs: str, style: str = "", field: str = ""
         ) -> list[Text]:
             values = {
                 "#": str(number),
@@ -73,6 +77,7 @@ class LayerTable(DataTable, can_focus=False):
                 "output": shape,
                 "params": params,
                 "mult-adds": macs,
+                "receptive /jump": field,
             }
             return [Text(values[c], style=style, justify="right" if c in right else "left") for c in columns]
 
@@ -86,6 +91,7 @@ class LayerTable(DataTable, can_focus=False):
                     dims(row.output_shape),
                     count(row.parameters, compact),
                     count(row.macs, compact),
+                    field=fields[number - 1] if fields is not None else "",
                 ),
                 key=row.name,
             )
