@@ -348,3 +348,27 @@ async def test_the_enlarged_map_draws_the_cells_receptive_field_on_the_input():
         original = image_rgb(screen.x[screen.image]).astype(int)
         assert (drawn[9:13, 11:15] == original[9:13, 11:15]).all()  # inside: as it is
         assert (drawn[0:9] == original[0:9] // 4).all()  # outside: dimmed
+
+
+# ---------------------------------------------------------------- receptive fields in the stepper
+
+
+async def test_a_pooled_cell_marks_its_4x4_patch_on_the_input(app_for):
+    from tui.widgets.matrix import MatrixGrid
+    from tui.widgets.receptive import ReceptiveFields
+
+    app = app_for("seed_pipeline")
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = app.screen
+        marks = screen.query_one(ReceptiveFields)
+        assert not marks.display or marks.has_class("-empty")  # the first stage: nothing earlier
+        screen.index = screen.trace.stage_starts[3] + 4  # pool, output (1, 1) of image 0
+        await pilot.pause()
+        assert screen.trace[screen.index].out_index == (0, 0, 1, 1)
+        assert marks.text == "receptive field: conv input rows 1–4, cols 1–4 (4×4)"
+        grid = marks.query(MatrixGrid).first()
+        assert grid.display and grid.window_cells == {(r, c) for r in range(1, 5) for c in range(1, 5)}
+        start, stop = screen.trace.stage_starts[1], screen.trace.stage_starts[2]
+        screen.index = next(k for k in range(start, stop) if screen.trace[k].out_index == (0, 0, 2, 2))
+        await pilot.pause()
+        assert marks.text == "receptive field: conv input rows 1–3, cols 1–3 (3×3)"  # batch norm: one conv window

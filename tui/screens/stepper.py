@@ -28,6 +28,7 @@ from tui.screens.editing import EDIT_BINDINGS, FILE_BINDINGS, EditingMixin
 from tui.screens.lecture import bookmark_for, caption_for, status_for
 from tui.screens.panel import StagePanel
 from tui.screens.present import PRESENT_BINDINGS, PresentMixin
+from tui.screens.receptive import ReceptiveMixin, receptive_widget
 from tui.screens.window import PoolPanel, ReluPanel
 from tui.widgets.caption import Caption
 from tui.widgets.entry import CellEntry
@@ -121,7 +122,7 @@ STEP_BINDINGS = [
 
 
 # inherit_bindings=False: Screen's own Tab/Shift+Tab (focus) would put Tab first in the footer.
-class StepperScreen(EditingMixin, PresentMixin, Screen, inherit_bindings=False):
+class StepperScreen(EditingMixin, PresentMixin, ReceptiveMixin, Screen, inherit_bindings=False):
     """Step through a sample's trace: one dot product (or pool, or batch-norm element) per key;
     in edit mode (e), change its numbers, shapes and parameters and see the trace follow."""
 
@@ -166,6 +167,7 @@ class StepperScreen(EditingMixin, PresentMixin, Screen, inherit_bindings=False):
         with ContentSwitcher(id="panels"):
             for number, stage in enumerate(self.trace.stages):
                 yield PANELS[stage.op](stage, id=f"stage-{number}")
+        yield receptive_widget(self.trace)  # tui.screens.receptive
         yield BigResult(id="big-result")  # present mode (tui.screens.present)
         yield Static("", id="edit-line", classes="edit-only", markup=False)
         yield CellEntry(id="cell-entry", compact=True, placeholder="a number: 2, -0.5, 1e-3 or 3/4")
@@ -216,6 +218,7 @@ class StepperScreen(EditingMixin, PresentMixin, Screen, inherit_bindings=False):
         if self.stage_number >= 0:
             self.panel.fit(self.largest_density)
             self.show_present()
+            self.show_receptive()
 
     # ------------------------------------------------------------ state
 
@@ -281,6 +284,7 @@ class StepperScreen(EditingMixin, PresentMixin, Screen, inherit_bindings=False):
             self.query_one(StageBar).show([s.name for s in self.trace.stages], number)
         self.panel.show(self.local_index)
         self.show_caption()
+        self.show_receptive()
         self.show_present()
         self._show_status()
         if self.editing:
