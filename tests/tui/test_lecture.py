@@ -372,3 +372,27 @@ async def test_a_pooled_cell_marks_its_4x4_patch_on_the_input(app_for):
         screen.index = next(k for k in range(start, stop) if screen.trace[k].out_index == (0, 0, 2, 2))
         await pilot.pause()
         assert marks.text == "receptive field: conv input rows 1–3, cols 1–3 (3×3)"  # batch norm: one conv window
+
+
+async def test_fc2_shows_labelled_softmax_bars():
+    from tui.widgets.scores import ClassScores
+
+    app = network_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        screen.layer = len(screen.layers)  # fc2
+        await pilot.pause()
+        scores = screen.query_one(ClassScores)
+        assert screen.query_one("#picture-area").current == "scores" and scores.display
+        assert abs(float(scores.probabilities.sum()) - 1) < 1e-9
+        assert scores.names == tuple(screen.network.classes)
+        lines = scores.text.splitlines()
+        assert len(lines) == 10 and lines[0].startswith("h-stripes")
+        assert sum("◀ predicted" in line for line in lines) == 1
+        assert sum("✓ label" in line for line in lines) == 1
+        await pilot.press("right")  # the next image
+        assert screen.image == 1 and "image 1" in str(screen.query_one("#picture-title").content)
+        await pilot.press("up")  # fc2 → relu3: thumbnails again
+        await pilot.pause()
+        assert screen.query_one("#picture-area").current == "thumbnails"

@@ -30,6 +30,7 @@ from engine.errors import CnnError
 from engine.network import load
 from engine.network.bridge import Bridge, bridge
 from engine.network.data import synthetic
+from engine.network.loss import softmax
 from engine.network.model import BatchNorm, Conv, Layer, LayerError, Linear, Network, Pool
 from engine.numbers import fmt
 from engine.receptive import Window, cell_field, fields, layer_window
@@ -41,6 +42,7 @@ from tui.widgets.caption import Caption
 from tui.widgets.heatmap import Scale, Thumbnails, Tile, ZoomMap, image_rgb, scale_text
 from tui.widgets.layer_table import LayerTable, dims
 from tui.widgets.matrix import MatrixGrid
+from tui.widgets.scores import ClassScores
 
 #: Images in the batch the view shows. Small enough that one batch-norm channel of the first
 #: layer (8·32·32 elements, 3 steps each) can be stepped through whole (engine.shapes.MAX_STEPS).
@@ -278,6 +280,7 @@ class NetworkScreen(Screen):
                             yield Static(id="zoom-info", markup=False)
                             yield ZoomMap(id="receptive-input")
                     yield StatsTable(id="stats", cursor_type="row", zebra_stripes=True)
+                    yield ClassScores(id="scores")
                     with ScrollableContainer(id="error", can_focus=False):
                         yield Static(id="error-text", markup=False)
                 yield Static(id="layer-info", markup=False)
@@ -478,7 +481,30 @@ class NetworkScreen(Screen):
             tiles.append(Tile(rgb, f"{n} {self.class_name(int(self.labels[n]))}"))
         return tiles, self.image, "image"
 
+    def show_scores(self) -> bool:
+        """The last layer's class scores as labelled softmax bars instead of a heat tile; False when the
+        layer is not the network's class scores (the thumbnails show then)."""
+        area = self.query_one("#picture-area", ContentSwitcher)
+        classes = self.network.classes if self.network is not None else []
+        maps = self.maps
+        if not (self.layer == len(self.layers) and maps.ndim == 2 and maps.shape[1] == len(classes) > 0):
+            if area.current == "scores":
+                area.current = "thumbnails"
+            return False
+        n = self.image
+        label = int(self.labels[n]) if len(self.labels) else -1
+        name = self.current.name if self.current is not None else ""
+        self.query_one("#picture-title", Static).update(
+            f"{name} · class scores of image {n} ({self.class_name(label)})"
+        )
+        self.query_one("#scale", Static).update("softmax probabilities: each bar from 0 to 1, all sum to 1")
+        self.query_one(ClassScores).show(classes, softmax(maps[n]), label)
+        area.current = "scores"
+        return True
+
     def _show_thumbnails(self) -> None:
+        if self.show_scores():
+            return
         tiles, selected, what = self.tiles()
         self.query_one(Thumbnails).show(tiles, selected, side=self.thumbnail_side, what=what)
 
