@@ -18,7 +18,7 @@ def bar(fraction: float, width: int) -> str:
     """A horizontal bar of width cells filled to fraction (0..1), in eighths of a cell."""
     eighths = int(round(max(0.0, min(fraction, 1.0)) * width * 8))
     full, rest = divmod(eighths, 8)
-    return ("█" * full + (EIGHTHS[rest] if rest else "")).ljust(width)
+    return ("█" * full + (EIGHTHS[rest] if rest else "")).ljust(width, "░")  # the track shows where 1 is
 
 
 class ClassScores(Widget):
