@@ -17,7 +17,6 @@ lecture is one CnnError line that names the slide. See samples/README.md.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,15 +181,7 @@ def resolve(name_or_path: str | os.PathLike | None) -> Path:
 def load(path: str | os.PathLike) -> Lecture:
     """Read and validate a lecture file and every slide's sample."""
     path = Path(path)
-    if not path.is_file():
-        raise CnnError(f"{path}: file not found")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise CnnError(f"{path}: not valid TOML: {error}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise CnnError(f"{path}: cannot read: {error}") from None
-    lecture = parse(data, str(path), path.parent)
+    lecture = parse(samples.read_toml(path), str(path), path.parent)
     return Lecture(lecture.title, lecture.slides, lecture.description, path)
 
 

@@ -324,18 +324,22 @@ def parse(data: dict, where: str, folder: Path | None = None) -> Sample:
     return sample
 
 
-def load(path: str | os.PathLike) -> Sample:
-    """Read and validate a sample file."""
-    path = Path(path)
+def read_toml(path: Path) -> dict:
+    """A TOML file's table; CnnError (one line naming the file) when missing, unreadable or not TOML."""
     if not path.is_file():
         raise CnnError(f"{path}: file not found")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise CnnError(f"{path}: not valid TOML: {error}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise CnnError(f"{path}: cannot read: {error}") from None
-    sample = parse(data, str(path), path.parent)
+
+
+def load(path: str | os.PathLike) -> Sample:
+    """Read and validate a sample file."""
+    path = Path(path)
+    sample = parse(read_toml(path), str(path), path.parent)
     sample.path = path
     return sample
 
