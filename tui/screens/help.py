@@ -24,7 +24,10 @@ Edit mode (e): a cell cursor (reversed and underlined) on the input, the kernel,
 batch-norm batch and vectors; the EDIT line names the cell and its value. Type a number and Enter; \
 every edit re-traces at once and can be undone (ctrl+z); a refused edit says why and changes nothing.
 Network view (w, or a network sample): the layer table, the batch's images in colour and every \
-channel as a heat-map thumbnail; s opens the stepper on the chosen cell; r trains live."""
+channel as a heat-map thumbnail; s opens the stepper on the chosen cell; r trains live.
+Lecture (cnn-tui lecture): > and < change slides, each keeping its step; the caption and the step's \
+bookmark are under the title, the slide's notes at the top of this help. f: present mode (big \
+result, no footer). P saves an SVG screenshot in the current folder."""
 
 
 def keys_table(groups: list[tuple[str, list[Binding]]], key_display) -> Table:
