@@ -92,3 +92,21 @@ def test_resolve_refuses_what_is_not_a_lecture(tmp_path):
         lecture.resolve(tmp_path / "missing.toml")
     with pytest.raises(CnnError, match="folder"):
         lecture.resolve(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["lecture", "nope.toml"], "no such lecture file"),
+        (["lecture", "--slide", "11"], "slides 1 to 10"),
+        (["lecture", "talk.toml"], "slide 1 (seed_cnv)"),
+    ],
+)
+def test_cnn_tui_lecture_refuses_in_one_line(tmp_path, monkeypatch, capsys, args, message):
+    from tui.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "talk.toml").write_text('title = "T"\n[[slide]]\nsample = "seed_cnv"\ncaption = "c"\n')
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
