@@ -694,6 +694,8 @@ def shipped() -> list[ShippedSample]:
     found = []
     for path in sorted(shipped_dir().glob("*.toml")):
         data = _peek(path)
+        if "slide" in data:
+            continue  # a lecture (engine.lecture), not a sample
         found.append(ShippedSample(path.stem, str(data.get("title", "")), _op_name(data)))
     return found
 

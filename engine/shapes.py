@@ -53,6 +53,17 @@ def output_size_formula(size: int, kernel: int, stride: int = 1, padding: int = 
     return f"⌊({size} + 2·{padding} − {dilation}·({kernel}−1) − 1)/{stride}⌋ + 1 = {result}"
 
 
+#: The formula in its general form, shown beside the filled-in one; pooling has no dilation term.
+GENERAL_FORMULA = "H_out = ⌊(H + 2p − d·(k − 1) − 1)/s⌋ + 1"
+GENERAL_POOL_FORMULA = "H_out = ⌊(H + 2p − k)/s⌋ + 1"
+
+
+def pool_size_formula(size: int, kernel: int, stride: int, padding: int = 0) -> str:
+    """Pooling's formula filled in, without the dilation term: '⌊(4 + 2·0 − 2)/2⌋ + 1 = 2'."""
+    result = output_size(size, kernel, stride, padding)
+    return f"⌊({size} + 2·{padding} − {kernel})/{stride}⌋ + 1 = {result}"
+
+
 def output_hw(hw: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, what: str = "kernel") -> Pair:
     """(H_out, W_out) for a sliding window; CnnError naming the dimension when it does not fit."""
     out = []

@@ -25,7 +25,7 @@ import numpy as np
 from engine import rules
 from engine.errors import CnnError
 from engine.numbers import fmt, term
-from engine.shapes import Pair, check_steps, output_hw, output_size_formula, pair
+from engine.shapes import Pair, check_steps, output_hw, output_size_formula, pair, pool_size_formula
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -288,7 +288,8 @@ def trace_pool(
     s = rules.pool_stride(stride, k)
     p = pair(padding, "pool padding", 0)
     rules.pool_padding(k, p)
-    h_out, w_out, formulas = _geometry(x, k, s, p, (1, 1), "pool size")
+    h_out, w_out, _ = _geometry(x, k, s, p, (1, 1), "pool size")
+    formulas = tuple(pool_size_formula(n, kk, ss, pp) for n, kk, ss, pp in zip(x.shape[2:], k, s, p))
     n_batch, channels = x.shape[:2]
     check_steps(n_batch * channels * h_out * w_out, "this pooling")
     pad_value = -math.inf if mode == "max" else 0.0

@@ -7,6 +7,7 @@ leaves it alone and says why in a notification.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -18,10 +19,12 @@ from textual.theme import Theme
 
 from engine import samples
 from engine.errors import CnnError
+from engine.files import write_atomic
 from engine.trace import Trace
 from tui.screens.dialogs import ChoiceDialog, SamplePicker
 from tui.screens.editing import EDIT_BINDINGS, FILE_BINDINGS
 from tui.screens.help import HelpScreen
+from tui.screens.lecture import SLIDE_BINDINGS, LectureActions, SlideShow, notes_for
 from tui.screens.network import NetworkScreen, open_network
 from tui.screens.stepper import STEP_BINDINGS, StepperScreen
 from tui.screens.training import TrainingScreen
@@ -60,7 +63,7 @@ THEMES = (
 DARK, LIGHT = (theme.name for theme in THEMES)
 
 
-class CnnApp(App[int]):
+class CnnApp(LectureActions, App[int]):
     """Step through how convolutional networks compute."""
 
     CSS_PATH = "app.tcss"
@@ -81,6 +84,14 @@ class CnnApp(App[int]):
         Binding("q", "quit", "Quit", tooltip="Quit (asks first when there are unsaved edits)"),
         # Textual's own quit key, listed so that help shows it (it runs the same action_quit).
         Binding("ctrl+q", "quit", "Quit", show=False, tooltip="Quit, as q"),
+        Binding(
+            "P",
+            "save_screenshot",
+            "Screenshot",
+            show=False,
+            tooltip="Save an SVG screenshot of the screen in the current folder (named in a notification)",
+        ),
+        *SLIDE_BINDINGS,  # lecture mode only (tui.screens.lecture)
     ]
 
     def __init__(
@@ -91,6 +102,7 @@ class CnnApp(App[int]):
         theme: str = DARK,
         network: Path | None = None,
         data: str = "synthetic",
+        slides: SlideShow | None = None,
     ) -> None:
         """Open on sample's trace, or on the network view of the network sample file `network`
         (which trains on `data`: "synthetic", a CIFAR-10 binary folder or file, or an .npz)."""
@@ -101,9 +113,14 @@ class CnnApp(App[int]):
         self._first = (sample, trace)
         self._first_network = network
         self.training_data = data
+        self.slides = slides
+        """The open lecture (None: a single sample)."""
 
     def on_mount(self) -> None:
-        if self._first_network is not None:
+        if self.slides is not None:
+            if not self.show_slide(self.slides.current):
+                self.exit(2)
+        elif self._first_network is not None:
             self.push_screen(open_network(self._first_network, self.training_data))
         else:
             self.push_screen(StepperScreen(*self._first))
@@ -113,11 +130,7 @@ class CnnApp(App[int]):
     def open_sample(self, path: Path) -> bool:
         """Load, trace and show path; on a user's mistake notify and keep the current view."""
         try:
-            if samples.sample_op(path) == "network":
-                view: Screen = open_network(path, self.training_data)
-            else:
-                sample = samples.load(path)
-                view = StepperScreen(sample, sample.trace())
+            view = self.view_for(path)
         except CnnError as error:
             self.notify(str(error), title="Cannot open this sample", severity="error", timeout=10)
             return False
@@ -126,6 +139,13 @@ class CnnApp(App[int]):
         else:
             self.push_screen(view)
         return True
+
+    def view_for(self, path: Path) -> Screen:
+        """The view of a sample file (network view or stepper); CnnError for a bad sample."""
+        if samples.sample_op(path) == "network":
+            return open_network(path, self.training_data)
+        sample = samples.load(path)
+        return StepperScreen(sample, sample.trace())
 
     def action_open(self) -> None:
         if isinstance(self.screen, (SamplePicker, ChoiceDialog)):
@@ -175,6 +195,17 @@ class CnnApp(App[int]):
         except CnnError as error:
             self.notify(str(error), title="Cannot open the network", severity="error", timeout=10)
 
+    def action_save_screenshot(self) -> None:
+        """Textual's own SVG screenshot of the screen, written atomically to the current folder."""
+        stem = Path(getattr(self.screen, "path", None) or "cnn-tui").stem
+        name = f"cnn-tui-{stem}-{time.strftime('%Y%m%d-%H%M%S')}.svg"
+        try:
+            written = write_atomic(Path.cwd() / name, self.export_screenshot().encode("utf-8"))
+        except CnnError as error:
+            self.notify(str(error), title="Cannot save the screenshot", severity="error", timeout=10)
+            return
+        self.notify(str(written), title="Screenshot saved", timeout=6)
+
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK
 
@@ -183,7 +214,8 @@ class CnnApp(App[int]):
             views = {NetworkScreen: "Network view", TrainingScreen: "Training"}
             kind = type(self.screen)
             if kind in views:
-                self.push_screen(HelpScreen([(views[kind], kind.BINDINGS), ("App", self.BINDINGS)]))
+                groups = [(views[kind], kind.BINDINGS), ("App", self.BINDINGS)]
+                self.push_screen(HelpScreen(groups, notes=notes_for(self.screen)))
                 return
             editing = sorted(EDIT_BINDINGS, key=lambda b: b.action != "toggle_edit")
             self.push_screen(
@@ -193,7 +225,8 @@ class CnnApp(App[int]):
                         ("Editing (e)", editing),
                         ("Files, undo", FILE_BINDINGS),
                         ("App", self.BINDINGS),
-                    ]
+                    ],
+                    notes=notes_for(self.screen),
                 )
             )
 

@@ -59,6 +59,8 @@ COMMANDS = {
     "summary": "tui.commands.summary",
     "train": "tui.commands.train",
     "bench": "tui.commands.bench",
+    "lecture": "tui.commands.lecture",
+    "handout": "tui.commands.handout",
 }
 
 

@@ -219,12 +219,7 @@ def weight_gradient(
         index = network.layers.index(layer)
         logits = acts[network.layers[-1].name]
         _, dout = cross_entropy(logits, np.asarray(labels))
-        dout = dout.astype(network.dtype)
-        for number, cache in reversed(network._run):
-            if number == index:
-                _, grads = layer.backward(network.state, dout, cache, False)
-                break
-            dout, _ = network.layers[number].backward(network.state, dout, cache, True)
+        dout, grads = network.backward_to(dout, index)
     finally:
         for key, value in kept.items():
             network.state[key][...] = value

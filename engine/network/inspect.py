@@ -73,13 +73,6 @@ def look(network: Network, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndar
     return logits, activations
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """logits (..., K) -> class probabilities (..., K) in float64, each row summing to 1."""
-    z = np.asarray(logits, dtype=np.float64)
-    p = np.exp(z - z.max(axis=-1, keepdims=True))
-    return p / p.sum(axis=-1, keepdims=True)
-
-
 def fresh_copy(network: Network) -> Network:
     """The same network freshly initialised from its seed (its current weights are not copied)."""
     return Network(

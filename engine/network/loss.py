@@ -31,3 +31,10 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.nda
     dlogits[rows, labels] -= 1
     dlogits /= n
     return loss, dlogits.astype(logits.dtype, copy=False)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """(N, K) or (K,) scores -> probabilities along the last axis (each row sums to 1), float64."""
+    logits = np.asarray(logits, dtype=np.float64)
+    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return exp / exp.sum(axis=-1, keepdims=True)

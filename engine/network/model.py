@@ -715,6 +715,21 @@ class Network:
         self.grads = {key: grads[key] for key in self.parameter_keys()}
         return self.grads
 
+    def backward_to(self, dlogits: np.ndarray, index: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """From the last training forward, run layer by layer (forward(..., activations=True)):
+        (dY at layer index's output, channels-last (N, H, W, C) or (N, F), and that layer's own
+        parameter gradients). The backward stops there; self.grads is left as it was."""
+        if self._run is None:
+            raise RuntimeError("backward_to() needs a forward(x, training=True, activations=True) first")
+        dout = np.asarray(dlogits, dtype=self.dtype)
+        for number, runner, cache in reversed(self._run):
+            if runner is not self.layers[number]:
+                raise RuntimeError("backward_to() needs a layer-by-layer forward: forward(..., activations=True)")
+            if number == index:
+                return dout, runner.backward(self.state, dout, cache, False)[1]
+            dout, _ = runner.backward(self.state, dout, cache, True)
+        raise ValueError(f"layer {index} did not run in the last forward")
+
     # ----- describing -------------------------------------------------------------------------
 
     def summary(self) -> list[SummaryRow]:

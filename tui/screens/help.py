@@ -24,7 +24,10 @@ Edit mode (e): a cell cursor (reversed and underlined) on the input, the kernel,
 batch-norm batch and vectors; the EDIT line names the cell and its value. Type a number and Enter; \
 every edit re-traces at once and can be undone (ctrl+z); a refused edit says why and changes nothing.
 Network view (w, or a network sample): the layer table, the batch's images in colour and every \
-channel as a heat-map thumbnail; s opens the stepper on the chosen cell; r trains live."""
+channel as a heat-map thumbnail; s opens the stepper on the chosen cell; r trains live.
+Lecture (cnn-tui lecture): > and < change slides, each keeping its step; the caption and the step's \
+bookmark are under the title, the slide's notes at the top of this help. f: present mode (big \
+result, no footer). P saves an SVG screenshot in the current folder."""
 
 
 def keys_table(groups: list[tuple[str, list[Binding]]], key_display) -> Table:
@@ -45,15 +48,20 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
 
-    def __init__(self, groups: list[tuple[str, list[Binding]]]) -> None:
+    def __init__(self, groups: list[tuple[str, list[Binding]]], notes: str = "") -> None:
         super().__init__()
         self.groups = groups
+        self.notes = notes
+        """Lecture mode: the slide's caption and the lecturer's notes, shown first."""
 
     def compose(self) -> ComposeResult:
         def display(key: str) -> str:
             return self.app.get_key_display(Binding(key, ""))
 
         with VerticalScroll(classes="dialog help"):
+            if self.notes:
+                yield Static(Text("Notes for this slide", style="bold underline"))
+                yield Static(self.notes + "\n", markup=False, id="notes")
             yield Static(Text("cnn-tui keys  (Esc closes; ctrl+p: the same actions by name)", style="bold"))
             yield Static(keys_table(self.groups, display))
             yield Static(Text("\nViews", style="bold underline"))

@@ -28,15 +28,20 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Static
 from engine.errors import CnnError
 from engine.network import load
 from engine.network.bridge import Bridge, bridge, weight_gradient
-from engine.network.inspect import ChannelStats, batchnorm_stats, look, softmax, view_batch
+from engine.network.inspect import ChannelStats, batchnorm_stats, look, view_batch
+from engine.network.loss import softmax
 from engine.network.model import BatchNorm, Conv, Layer, LayerError, Linear, Network, Pool
 from engine.numbers import fmt
+from engine.receptive import Window, cell_field, fields, layer_window
 from engine.shapes import output_size_formula
 from tui.screens.bridge import BridgeScreen
+from tui.screens.lecture import caption_for, description_of
 from tui.screens.training import TrainingConfig, TrainingScreen
+from tui.widgets.caption import Caption
 from tui.widgets.heatmap import Scale, Thumbnails, Tile, ZoomMap, image_rgb, scale_text
 from tui.widgets.layer_table import LayerTable, dims
 from tui.widgets.matrix import MatrixGrid
+from tui.widgets.scores import ClassScores
 
 #: The neighbourhood of the cursor drawn as numbers beside an enlarged map.
 NEIGHBOURHOOD = 2
@@ -177,6 +182,7 @@ class NetworkScreen(Screen):
         title = self.network.title if self.network is not None else "a network that cannot be built"
         source = self.path.name if self.path is not None else ""
         yield Static(f"{title}  [{source}]", id="title", markup=False)
+        yield Caption(description_of(self.path) if self.path is not None else "", id="caption")
         with Horizontal(id="network-body"):
             yield LayerTable(id="layers")
             with Vertical(id="pictures"):
@@ -190,7 +196,9 @@ class NetworkScreen(Screen):
                         with Vertical(id="zoom-side"):
                             yield MatrixGrid("around the cursor", id="neighbourhood")
                             yield Static(id="zoom-info", markup=False)
+                            yield ZoomMap(id="receptive-input")
                     yield StatsTable(id="stats", cursor_type="row", zebra_stripes=True)
+                    yield ClassScores(id="scores")
                     with ScrollableContainer(id="error", can_focus=False):
                         yield Static(id="error-text", markup=False)
                 yield Static(id="layer-info", markup=False)
@@ -215,6 +223,7 @@ class NetworkScreen(Screen):
     """
 
     def on_mount(self) -> None:
+        self.query_one(Caption).show(caption_for(self))  # lecture mode (tui.screens.lecture)
         self._fill_table()
         if self.error is not None:
             self.layer = self.error.layer + 1
@@ -230,7 +239,33 @@ class NetworkScreen(Screen):
             later = [(name, str(t.get("type", "?"))) for name, t in zip(error.names, error.spec)][error.layer :]
             table.show(self.input_shape, error.rows, compact=self.compact, failing=error.layer, later=later)
         else:
-            table.show(self.input_shape, self.network.summary(), compact=self.compact)
+            table.show(self.input_shape, self.network.summary(), compact=self.compact, fields=self.receptive_fields())
+
+    # ------------------------------------------------------------ receptive fields (lecture mode)
+
+    def receptive_fields(self) -> list[str]:
+        """Each layer's receptive field on the input, '8×8 /2' (size /jump) or 'whole image'."""
+        return [field.text() for field in fields([layer_window(layer) for layer in self.layers])]
+
+    def show_receptive_field(self, i: int, j: int) -> str:
+        """Draw cell (i, j)'s receptive field on the input image beside the enlarged map (outside it
+        the image is dimmed) and return the line that says where it is ('' for the input itself)."""
+        picture = self.query_one("#receptive-input", ZoomMap)
+        windows = [w for w in (layer_window(layer) for layer in self.layers[: self.layer]) if isinstance(w, Window)]
+        if self.layer == 0 or self.maps.ndim != 4:
+            picture.display = False
+            return ""
+        rows, cols = cell_field((i, j), windows, self.input_shape[1:])
+        rgb = image_rgb(self.x[self.image]).copy()
+        inside = np.zeros(rgb.shape[:2], bool)
+        inside[np.ix_(rows, cols)] = True
+        rgb[~inside] = rgb[~inside] // 4
+        picture.display = True
+        picture.show(rgb, (rows[len(rows) // 2], cols[len(cols) // 2]), big=False)
+        return (
+            f"receptive field on the input: rows {rows[0]}–{rows[-1]}, cols {cols[0]}–{cols[-1]} "
+            f"({len(rows)}×{len(cols)}; outside it dimmed)"
+        )
 
     @property
     def compact(self) -> bool:
@@ -366,7 +401,30 @@ class NetworkScreen(Screen):
             tiles.append(Tile(rgb, f"{n} {self.class_name(int(self.labels[n]))}"))
         return tiles, self.image, "image"
 
+    def show_scores(self) -> bool:
+        """The last layer's class scores as labelled softmax bars instead of a heat tile; False when the
+        layer is not the network's class scores (the thumbnails show then)."""
+        area = self.query_one("#picture-area", ContentSwitcher)
+        classes = self.network.classes if self.network is not None else []
+        maps = self.maps
+        if not (self.layer == len(self.layers) and maps.ndim == 2 and maps.shape[1] == len(classes) > 0):
+            if area.current == "scores":
+                area.current = "thumbnails"
+            return False
+        n = self.image
+        label = int(self.labels[n]) if len(self.labels) else -1
+        name = self.current.name if self.current is not None else ""
+        self.query_one("#picture-title", Static).update(
+            f"{name} · class scores of image {n} ({self.class_name(label)})"
+        )
+        self.query_one("#scale", Static).update("softmax probabilities: each bar from 0 to 1, all sum to 1")
+        self.query_one(ClassScores).show(classes, softmax(maps[n]), label)
+        area.current = "scores"
+        return True
+
     def _show_thumbnails(self) -> None:
+        if self.show_scores():
+            return
         tiles, selected, what = self.tiles()
         self.query_one(Thumbnails).show(tiles, selected, side=self.thumbnail_side, what=what)
 
@@ -396,6 +454,8 @@ class NetworkScreen(Screen):
         grid.show(values[rows, cols], current=(i - rows.start, j - cols.start))
         where = "mean of the 3 colour channels" if self.layer == 0 else f"channel {self.channel}"
         info = f"cell ({i}, {j}) of {where}: {fmt(values[i, j])}"
+        if field := self.show_receptive_field(i, j):
+            info += "\n" + field
         if isinstance(self.current, (Conv, Pool, BatchNorm)):
             info += "\ns: step through this computation"
         self.query_one("#zoom-info", Static).update(info)

@@ -23,6 +23,7 @@ from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Label
 
+from engine.shapes import GENERAL_FORMULA, GENERAL_POOL_FORMULA
 from engine.trace import StageTrace, Step
 from tui.widgets.labels import ComputationLine
 from tui.widgets.matrix import DENSITIES, MatrixGrid
@@ -66,6 +67,10 @@ def pair_text(pair: tuple[int, int]) -> str:
 def column(title: str, grids: Iterable[Widget], classes: str = "") -> Vertical:
     """A titled column of grids."""
     return Vertical(Label(title, classes="column-title"), *grids, classes=f"grid-column {classes}".strip())
+
+
+#: The terminal width from which the status line shows the general output-size formula too.
+GENERAL_WIDTH = 120
 
 
 class StagePanel(Vertical):
@@ -157,13 +162,18 @@ class StagePanel(Vertical):
         return where
 
     def size_formula(self) -> str:
-        """The output-size formula(s) with the numbers filled in; '' when the op keeps the size."""
+        """The output-size formula(s) with the numbers filled in; '' when the op keeps the size.
+        From GENERAL_WIDTH columns the general form stands beside it (narrower, the status line
+        would break inside the formula)."""
         formulas = self.stage.formulas
         if not formulas:
             return ""
+        general = ""
+        if self.app.size.width >= GENERAL_WIDTH:
+            general = (GENERAL_POOL_FORMULA if self.stage.op == "pool" else GENERAL_FORMULA) + ": "
         if formulas[0] == formulas[1]:
-            return f"size {formulas[0]}"
-        return f"height {formulas[0]}  width {formulas[1]}"
+            return f"size {general}{formulas[0]}"
+        return f"{general}height {formulas[0]}  width {formulas[1]}"
 
     @staticmethod
     def row_key(step: Step) -> Hashable:

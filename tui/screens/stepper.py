@@ -28,10 +28,15 @@ from tui.screens.batchnorm import BatchNormPanel
 from tui.screens.conv import ConvPanel
 from tui.screens.dialogs import GoToDialog
 from tui.screens.editing import EDIT_BINDINGS, FILE_BINDINGS, EditingMixin
+from tui.screens.lecture import bookmark_for, caption_for, status_for
 from tui.screens.panel import StagePanel
+from tui.screens.present import PRESENT_BINDINGS, PresentMixin
+from tui.screens.receptive import ReceptiveMixin, receptive_widget
 from tui.screens.window import PoolPanel, ReluPanel
+from tui.widgets.caption import Caption
 from tui.widgets.entry import CellEntry
 from tui.widgets.labels import StageBar, StatusLine
+from tui.widgets.present import BigResult
 
 #: The panel class that shows each operation.
 PANELS: dict[str, type[StagePanel]] = {
@@ -50,7 +55,7 @@ SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 #: palette list every key); in edit mode also e and p (Esc leaves edit mode).
 FOOTER_ROOMY = 120
 FOOTER_WIDE = 100
-NARROW_FOOTER = {"go_to", "toggle_theme", "open"}
+NARROW_FOOTER = {"go_to", "toggle_theme", "open", "parameters"}
 NARROW_EDIT_FOOTER = NARROW_FOOTER | {"toggle_edit", "play"}
 
 #: The smallest terminal (width, height) for each cell density above "normal"; a panel
@@ -129,13 +134,13 @@ STEP_BINDINGS = [
 
 
 # inherit_bindings=False: Screen's own Tab/Shift+Tab (focus) would put Tab first in the footer.
-class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
+class StepperScreen(EditingMixin, PresentMixin, ReceptiveMixin, Screen, inherit_bindings=False):
     """Step through a sample's trace: one dot product (or pool, or batch-norm element) per key;
     in edit mode (e), change its numbers, shapes and parameters and see the trace follow."""
 
     # The footer lists keys in this order: stepping arrows, then edit mode's keys (in edit mode:
     # Esc, Tab, Enter, k first), then the rest.
-    BINDINGS = STEP_BINDINGS[:4] + EDIT_BINDINGS + STEP_BINDINGS[4:] + FILE_BINDINGS
+    BINDINGS = STEP_BINDINGS[:4] + EDIT_BINDINGS + STEP_BINDINGS[4:] + FILE_BINDINGS + PRESENT_BINDINGS
     AUTO_FOCUS = ""  # the cell entry is the only focusable widget; it takes focus only while typing
     NARROW_HIDDEN: frozenset[str] = frozenset()
     """Actions a subclass also leaves out of a narrow footer (see FOOTER_WIDE)."""
@@ -178,10 +183,13 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
 
     def compose(self) -> ComposeResult:
         yield Static(self.title_text(), id="title", markup=False)
+        yield Caption(self.sample.description, id="caption")
         yield StageBar(id="stage-bar")
         with ContentSwitcher(id="panels"):
             for number, stage in enumerate(self.trace.stages):
                 yield PANELS[stage.op](stage, id=f"stage-{number}")
+        yield receptive_widget(self.trace)  # tui.screens.receptive
+        yield BigResult(id="big-result")  # present mode (tui.screens.present)
         yield Static("", id="edit-line", classes="edit-only", markup=False)
         yield CellEntry(id="cell-entry", compact=True, placeholder="a number: 2, -0.5, 1e-3 or 3/4")
         yield StatusLine(id="status")
@@ -206,6 +214,10 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         }
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "present":
+            return not self.editing  # f adds a filter in edit mode
+        if action == "next_stage" and len(self.trace.stages) == 1:
+            return False  # nothing to go to: Tab leaves the footer to keys that do something
         editing = self.edit_check(action)
         return True if editing is None else editing
 
@@ -237,6 +249,8 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         self._timer = self.set_interval(1 / SPEEDS[self.speed], self._tick, pause=True)
         self._fit(self.app.size.width, self.app.size.height)
         self._show()
+        if self.presenting:
+            self.apply_present()
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width, event.size.height)
@@ -244,11 +258,13 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         self.refresh_bindings()  # the footer's room changed
 
     def _fit(self, width: int, height: int) -> None:
-        allowed = [name for name, (w, h) in DENSITY_SIZES.items() if width >= w and height >= h]
+        allowed = [name for name, (w, h) in DENSITY_SIZES.items() if width >= w and height >= h or self.presenting]
         self.largest_density = allowed[-1] if allowed else "normal"
         self.set_class(bool(allowed), "roomy")
         if self.stage_number >= 0 and not self.rebuilding:
             self.panel.fit(self.largest_density)
+            self.show_present()
+            self.show_receptive()
 
     # ------------------------------------------------------------ state
 
@@ -293,10 +309,19 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
     def _tick(self) -> None:
         if self.rebuilding:
             return  # the panels are being replaced; the next tick steps on
-        if self.index >= len(self.trace) - 1:
-            self.playing = False
-        else:
+        if self.index < len(self.trace) - 1:
             self.index += 1
+        self.stop_at_boundary()
+
+    def stop_at_boundary(self) -> None:
+        """Autoplay never runs silently past the end of a stage or the last step: it stops and says so."""
+        if self.index == len(self.trace) - 1:
+            self.playing = False
+            self.notify("autoplay stopped at the last step (p plays again from the start)", timeout=4)
+        elif self.index + 1 in self.trace.stage_starts:
+            self.playing = False
+            name = self.trace.stages[self.stage_index].name
+            self.notify(f"autoplay paused at the end of stage {name} (p goes on)", timeout=4)
 
     def _show(self) -> None:
         if self.rebuilding:
@@ -310,6 +335,9 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
             backward_from = next((k for k, s in enumerate(stages) if is_backward(s)), len(stages))
             self.query_one(StageBar).show([stage_label(s) for s in stages], number, backward_from)
         self.panel.show(self.local_index)
+        self.show_caption()
+        self.show_receptive()
+        self.show_present()
         self._show_status()
         if self.editing:
             self.show_cursor()
@@ -325,6 +353,7 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
         play = f"▶ {SPEEDS[self.speed]:g} steps/s" if self.playing else ""
         self.query_one(StatusLine).show(
             [
+                status_for(self),
                 f"stage {self.stage_index + 1}/{len(stages)} {stage_label(stage)}" if len(stages) > 1 else stage.name,
                 step_text,
                 self.position_text(),
@@ -340,6 +369,10 @@ class StepperScreen(EditingMixin, Screen, inherit_bindings=False):
     def size_formula_text(self) -> str:
         """The output-size formula(s) of the current stage, for the status line ('' when none)."""
         return self.panel.size_formula()
+
+    def show_caption(self) -> None:
+        """Lecture mode: the slide's caption and this step's bookmark under the title (tui.screens.lecture)."""
+        self.query_one(Caption).show(caption_for(self), bookmark_for(self, self.index + 1))
 
     # ------------------------------------------------------------ actions
 

@@ -65,20 +65,31 @@ class LayerTable(DataTable, can_focus=False):
         compact: bool,
         failing: int | None = None,
         later: list[tuple[str, str]] | None = None,
+        fields: list[str] | None = None,
     ) -> None:
         """Fill the table. With failing (the 0-based index of the layer that cannot be built), rows
-        holds the layers before it and later the (name, type) of it and every layer after it."""
+        holds the layers before it and later the (name, type) of it and every layer after it.
+        fields: each layer's receptive field on the input ('8×8 /2'), a column when not compact."""
         cursor = self.cursor_row
         self.clear(columns=True)
         columns = (
             ([] if compact else ["#"]) + ["layer"] + ([] if compact else ["type"]) + ["output", "params", "mult-adds"]
         )
+        if fields is not None and not compact:
+            columns.append("receptive /jump")
         for column in columns:
             self.add_column(column, key=column)
         right = {"#", "params", "mult-adds"}
 
         def row_cells(
-            number: int | None, name: str, kind: str, shape: str, params: str, macs: str, style: str = ""
+            number: int | None,
+            name: str,
+            kind: str,
+            shape: str,
+            params: str,
+            macs: str,
+            style: str = "",
+            field: str = "",
         ) -> list[Text]:
             values = {
                 "#": "" if number is None else str(number),
@@ -87,6 +98,7 @@ class LayerTable(DataTable, can_focus=False):
                 "output": shape,
                 "params": params,
                 "mult-adds": macs,
+                "receptive /jump": field,
             }
             return [Text(values[c], style=style, justify="right" if c in right else "left") for c in columns]
 
@@ -100,6 +112,7 @@ class LayerTable(DataTable, can_focus=False):
                     dims(row.output_shape),
                     count(row.parameters, compact),
                     count(row.macs, compact),
+                    field=fields[number - 1] if fields is not None else "",
                 ),
                 key=row.name,
             )

@@ -13,9 +13,9 @@ from engine.network.inspect import (
     look,
     seconds_left,
     smoothed,
-    softmax,
     view_batch,
 )
+from engine.network.loss import softmax
 from engine.network.model import LayerError, Network
 from tests.engine.network.network_helpers import SMALL_CONVNET
 

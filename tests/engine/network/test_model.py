@@ -184,3 +184,23 @@ def test_running_relu_after_max_pool_changes_no_number():
     np.testing.assert_array_equal(running, running2)
     for key in grads:
         np.testing.assert_array_equal(grads[key], grads2[key], err_msg=key)
+
+
+def test_backward_to_stops_at_a_layer_with_its_upstream_gradient_and_its_own_gradients():
+    from engine.network.loss import cross_entropy
+
+    network = Network([3, 8, 8], SMALL_CONVNET, seed=4)
+    rng = np.random.default_rng(3)
+    x, labels = rng.standard_normal((4, 3, 8, 8)).astype(np.float32), rng.integers(0, 5, 4)
+    logits, _ = network.forward(x, training=True, activations=True)
+    _, dlogits = cross_entropy(logits, labels)
+    conv2 = next(i for i, layer in enumerate(network.layers) if layer.name == "conv2")
+    upstream, grads = network.backward_to(dlogits, conv2)
+    assert upstream.shape == (4, 4, 4, 6)  # dY at conv2's output, channels-last
+    whole = network.backward(dlogits)
+    assert set(grads) == {"conv2.weight", "conv2.bias"}
+    for key, value in grads.items():
+        np.testing.assert_allclose(value, whole[key], rtol=1e-6, atol=1e-7)
+    network.forward(x, training=True)  # fused: no layer-by-layer record to stop in
+    with pytest.raises(RuntimeError, match="layer-by-layer"):
+        network.backward_to(dlogits, conv2)
