@@ -19,6 +19,7 @@ from textual.theme import Theme
 from engine import samples
 from engine.errors import CnnError
 from engine.trace import Trace
+from tui.recovery import Recovery
 from tui.screens.dialogs import ChoiceDialog, SamplePicker
 from tui.screens.editing import EDIT_BINDINGS, FILE_BINDINGS
 from tui.screens.help import HelpScreen
@@ -60,7 +61,8 @@ THEMES = (
 DARK, LIGHT = (theme.name for theme in THEMES)
 
 
-class CnnApp(App[int]):
+# Recovery (tui/recovery.py): a crash rescues unsaved edits; the next start offers them back.
+class CnnApp(Recovery, App[int]):
     """Step through how convolutional networks compute."""
 
     CSS_PATH = "app.tcss"
@@ -238,4 +240,5 @@ def run(sample: str | None, data: str = "synthetic") -> int:
         loaded = samples.load(path)
         app = CnnApp(loaded, loaded.trace())
     app.run()
+    app.report_rescued()
     return app.return_code or 0
