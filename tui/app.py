@@ -21,6 +21,7 @@ from engine import samples
 from engine.errors import CnnError
 from engine.files import write_atomic
 from engine.trace import Trace
+from tui.recovery import Recovery
 from tui.screens.dialogs import ChoiceDialog, SamplePicker
 from tui.screens.editing import EDIT_BINDINGS, FILE_BINDINGS
 from tui.screens.help import HelpScreen
@@ -63,7 +64,8 @@ THEMES = (
 DARK, LIGHT = (theme.name for theme in THEMES)
 
 
-class CnnApp(LectureActions, App[int]):
+# Recovery (tui/recovery.py): a crash rescues unsaved edits; the next start offers them back.
+class CnnApp(Recovery, LectureActions, App[int]):
     """Step through how convolutional networks compute."""
 
     CSS_PATH = "app.tcss"
@@ -153,7 +155,9 @@ class CnnApp(LectureActions, App[int]):
 
         def chosen(path: Path | None) -> None:
             if path is not None:
-                self.open_sample(path)
+                # once the picker is gone: switching screens from inside its dismissal crashed
+                # when the view under it was the network view (it was replaced mid-update)
+                self.call_later(self.open_sample, path)
 
         self.unless_unsaved(lambda: self.push_screen(SamplePicker(), chosen), "opening another sample")
 
@@ -273,4 +277,5 @@ def run(sample: str | None, data: str = "synthetic") -> int:
         loaded = samples.load(path)
         app = CnnApp(loaded, loaded.trace())
     app.run()
+    app.report_rescued()
     return app.return_code or 0

@@ -637,3 +637,14 @@ def test_quitting_a_training_run_really_ends_the_process(pause):
         assert "exited-0" in text, text
     finally:
         subprocess.run(["tmux", "-L", server, "kill-server"], capture_output=True)
+
+
+@pytest.mark.parametrize("keys", ["w o end enter", "w o up up enter", "w o down enter"])
+async def test_opening_a_sample_from_the_network_view_over_a_stepper_never_crashes(keys):
+    """`w` (the network over the stepper), `o`, a sample, pressed as fast as a user can (the monkey's
+    replay): switching screens from inside the picker's dismissal crashed with NoMatches."""
+    from tui import monkey
+
+    for sample in ("seed_conv", "relu"):
+        walk = await monkey.walk(sample, replay=monkey.parse_events(keys))
+        assert walk.error is None, walk.report()

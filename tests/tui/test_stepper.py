@@ -676,3 +676,19 @@ async def test_the_status_line_never_leaves_a_result_alone_at_80_columns():
         formula = stepper(app).panel.size_formula()
         await until(pilot, lambda: any(row.endswith(formula) for row in screen_rows(status_line)))
         assert not any(row.startswith("=") for row in screen_rows(status_line))
+
+
+def test_a_status_line_too_long_for_its_row_drops_what_it_can_spare_first():
+    from engine.shapes import GENERAL_FORMULA
+    from tui.widgets.labels import fitted, without_aside
+
+    assert without_aside("step 4 of 20 (pool 4 of 4)") == "step 4 of 20"
+    assert without_aside("element 1 of 8 (image 0, (0, 0))") == "element 1 of 8"
+    assert without_aside("output (1, 1)") == "output (1, 1)"  # a position, not an aside
+    parts = ["stage 1/2 pool", "step 4 of 20 (pool 4 of 4)", f"size {GENERAL_FORMULA}: ⌊(4 + 2·0 − 2)/2⌋ + 1 = 2"]
+    assert fitted(parts, " · ", 200) == tuple(parts)
+    filled = "size ⌊(4 + 2·0 − 2)/2⌋ + 1 = 2"
+    assert fitted(parts, " · ", 80) == ("stage 1/2 pool", "step 4 of 20 (pool 4 of 4)", filled)
+    assert fitted(parts, " · ", 65) == ("stage 1/2 pool", "step 4 of 20", filled)
+    assert fitted(parts, " · ", 50) == ("step 4 of 20", filled)
+    assert fitted(parts, " · ", 20) == ("step 4 of 20", filled)  # the rest breaks between the parts

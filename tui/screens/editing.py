@@ -178,6 +178,8 @@ class EditingHost(Protocol):
     """Global index of the step shown (setting it steps)."""
     largest_density: str
     """The largest cell density the terminal allows."""
+    rebuilding: bool
+    """True while apply_sample replaces the panels (their grids may be gone or not yet there)."""
 
     @property
     def panel(self) -> StagePanel:
@@ -241,6 +243,8 @@ class EditingMixin:
         self.show_cursor()
 
     def places(self) -> list[EditPlace]:
+        if self.rebuilding:  # a key pressed while an edit replaces the panels: nothing to point at yet
+            return []
         return self.panel.edit_places(self.stage_index == 0)
 
     def place(self) -> EditPlace | None:

@@ -43,6 +43,9 @@ from tui.widgets.layer_table import LayerTable, dims
 from tui.widgets.matrix import MatrixGrid
 from tui.widgets.scores import ClassScores
 
+#: The smallest terminal height at which the enlarged map also draws the cell's receptive field on
+#: the input image (below it only the line naming the field is shown).
+RECEPTIVE_PICTURE_HEIGHT = 36
 #: The neighbourhood of the cursor drawn as numbers beside an enlarged map.
 NEIGHBOURHOOD = 2
 
@@ -256,11 +259,12 @@ class NetworkScreen(Screen):
             picture.display = False
             return ""
         rows, cols = cell_field((i, j), windows, self.input_shape[1:])
+        # the picture takes half a row per pixel: on a short terminal the line alone says where
+        picture.display = self.app.size.height >= RECEPTIVE_PICTURE_HEIGHT
         rgb = image_rgb(self.x[self.image]).copy()
         inside = np.zeros(rgb.shape[:2], bool)
         inside[np.ix_(rows, cols)] = True
         rgb[~inside] = rgb[~inside] // 4
-        picture.display = True
         picture.show(rgb, (rows[len(rows) // 2], cols[len(cols) // 2]), big=False)
         return (
             f"receptive field on the input: rows {rows[0]}–{rows[-1]}, cols {cols[0]}–{cols[-1]} "

@@ -265,6 +265,7 @@ class StepperScreen(EditingMixin, PresentMixin, ReceptiveMixin, Screen, inherit_
             self.panel.fit(self.largest_density)
             self.show_present()
             self.show_receptive()
+            self._show_status()  # the general formula comes and goes with the width
 
     # ------------------------------------------------------------ state
 

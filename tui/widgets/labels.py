@@ -8,6 +8,8 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import Static
 
+from engine.shapes import GENERAL_FORMULA, GENERAL_POOL_FORMULA
+
 
 class StageBar(Widget):
     """The pipeline as `conv → batchnorm → relu → pool`, the current stage reversed; backward stages
@@ -159,7 +161,11 @@ class ComputationLine(Line):
         self.shown = shown
         content = Text()
         result_style = ""
-        for number, part in enumerate(shown.split(PART_GAP)):
+        # where wrapping would leave `=` at a row's end and its result on the next, break before `=`
+        rows = [row.plain.rstrip() for row in Text(shown).wrap(self.app.console, width or self.app.size.width - 2)]
+        split_result = any(row.endswith(" =") or row == "=" for row in rows[:-1])
+        parts = shown.split(PART_GAP)
+        for number, part in enumerate(parts):
             if number:
                 # The gap goes with the result before it: a run that starts with spaces loses them
                 # in some renderers of exported screenshots (`= 3(6 of 8)`).
@@ -169,7 +175,7 @@ class ComputationLine(Line):
                 content.append(part)
                 result_style = ""
             else:
-                content.append(head + sep)
+                content.append(head + ("\n= " if split_result and number == len(parts) - 1 else sep))
                 content.append(tail, "bold")
                 result_style = "bold"
         self.show_content(content)
@@ -178,8 +184,10 @@ class ComputationLine(Line):
 class StatusLine(Line):
     """Stage, step k of N, output position, output-size formula, autoplay: joined with ` · `.
 
-    Where one row is too narrow, the line breaks between parts, never inside one (a formula's
-    `= 5` stays with its formula).
+    Where one row is too narrow, the line first drops what it can spare (the general form of the
+    size formula; a part's closing parenthesis, e.g. `(pool 4 of 4)`; the `stage k/n` part, which
+    the stage bar shows), and only
+    then breaks between parts, never inside one (a formula's `= 5` stays with its formula).
     """
 
     DEFAULT_CSS = """
@@ -189,6 +197,8 @@ class StatusLine(Line):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
         self.parts: tuple[str, ...] = ()
+        self.shown: tuple[str, ...] = ()
+        """The parts as drawn: shortened to fit one row where they can be."""
         self._shown_for: tuple[tuple[str, ...], int] = ((), 0)
 
     def show(self, parts: Sequence[str]) -> None:
@@ -208,11 +218,44 @@ class StatusLine(Line):
         width = self.content_region.width
         self._shown_for = (self.parts, width)
         # Before the first layout: the terminal's width less the padding, a close first guess.
-        self.show_content(packed(self.parts, " · ", width or self.app.size.width - 2))
+        width = width or self.app.size.width - 2
+        self.shown = fitted(self.parts, " · ", width)
+        self.show_content(packed(self.shown, " · ", width))
 
     @property
     def text(self) -> str:
-        return " · ".join(self.parts)
+        return " · ".join(self.shown or self.parts)
+
+
+def without_aside(part: str) -> str:
+    """part without a closing aside in parentheses: 'step 4 of 20 (pool 4 of 4)' -> 'step 4 of 20'
+    (a position such as 'output (1, 1)' stays whole)."""
+    if not part.endswith(")"):
+        return part
+    depth = 0
+    for index in range(len(part) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(part[index], 0)
+        if depth == 0:
+            aside = part[index:]
+            # words in parentheses are an aside; numbers, `(1, 1)`, are the position itself
+            spare = index > 0 and part[index - 1] == " " and any(c.isalpha() for c in aside)
+            return part[:index].rstrip() if spare else part
+    return part
+
+
+def fitted(parts: Sequence[str], separator: str, width: int) -> tuple[str, ...]:
+    """parts shortened, one step at a time, until they fit one row of width (if they can)."""
+    steps = (
+        lambda ps: tuple(p.replace(GENERAL_FORMULA + ": ", "").replace(GENERAL_POOL_FORMULA + ": ", "") for p in ps),
+        lambda ps: tuple(without_aside(p) for p in ps),
+        lambda ps: tuple(p for p in ps if not p.startswith("stage ")) or ps,
+    )
+    parts = tuple(parts)
+    for shorten in steps:
+        if len(separator.join(parts)) <= width:
+            break
+        parts = shorten(parts)
+    return parts
 
 
 def packed(parts: Sequence[str], separator: str, width: int) -> str:
