@@ -652,8 +652,11 @@ async def test_bn1s_bridge_at_200x60_is_drawn_at_normal_density_straight_away():
         await pilot.press("s")
         await until(pilot, lambda: isinstance(app.screen, BridgeScreen) and app.screen.stage_number == 0)
         panel = app.screen.panel
-        assert panel.density == "normal"  # the first density tried
+        # never a larger density (trying those left the grid area empty); on a quick machine the
+        # fit may already have gone on from normal to compact by now
+        assert panel.density in ("normal", "compact")
         await until(pilot, lambda: not panel.fitting)
+        assert panel.density in ("normal", "compact")
         n, _, i, j = app.screen.trace[app.screen.index].out_index
         assert on_screen(app, panel.query("MatrixGrid.output")[n], (i, j))
 

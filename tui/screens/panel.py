@@ -236,6 +236,7 @@ class StagePanel(Vertical):
     def _arrange(self) -> None:
         if not self.is_attached:
             return
+        restacked = False
         if self.STACKABLE:
             area = self.query_one(".grids", ScrollableContainer)
             room = area.scrollable_content_region.width
@@ -243,7 +244,17 @@ class StagePanel(Vertical):
                 needed = sum(
                     child.outer_size.width + child.styles.margin.width for child in row.children if child.display
                 )
+                restacked |= row.has_class("stacked") != (needed > room)
                 row.set_class(needed > room, "stacked")
+        # a row that was (un)stacked moves the grids: scroll once the layout has caught up with it
+        if restacked:
+            self.call_after_refresh(self._scroll_and_settle)
+        else:
+            self._scroll_and_settle()
+
+    def _scroll_and_settle(self) -> None:
+        if not self.is_attached:
+            return
         if self._in_view is not None:
             self.keep_in_view(*self._in_view)
         self.call_after_refresh(self._settled)

@@ -224,7 +224,8 @@ class StatusLine(Line):
 
     @property
     def text(self) -> str:
-        return " · ".join(self.shown or self.parts)
+        """Every part, as given (`shown` holds what fits on screen)."""
+        return " · ".join(self.parts)
 
 
 def without_aside(part: str) -> str:
