@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.tui.conftest import make_app
+from tests.tui.test_stepper import grid, line, status, stepper
 from tests.tui.test_tmux import screen_until, tmux
 from tui.screens.backward import (
     BatchNormGradPanel,
@@ -23,30 +24,11 @@ from tui.screens.backward import (
     SumPanel,
     WeightGradPanel,
 )
-from tui.screens.stepper import StepperScreen
-from tui.widgets.labels import ComputationLine, StageBar, StatusLine
-from tui.widgets.matrix import MatrixGrid
+from tui.widgets.labels import StageBar
 
 ROOT = Path(__file__).resolve().parents[2]
 DW = [["8", "9", "7"], ["5", "8", "7"], ["8", "8", "5"]]
 DX = [["1", "1", "2", "1", "1"], ["1", "2", "3", "2", "1"], ["2", "3", "5", "3", "2"]]
-
-
-def stepper(app) -> StepperScreen:
-    assert isinstance(app.screen, StepperScreen)
-    return app.screen
-
-
-def grid(app, role: str, number: int = 0) -> MatrixGrid:
-    return stepper(app).panel.query(f"MatrixGrid.{role}")[number]
-
-
-def line(app) -> str:
-    return stepper(app).panel.query_one(ComputationLine).text
-
-
-def status(app) -> str:
-    return stepper(app).query_one(StatusLine).text
 
 
 async def test_conv_weight_gradient_view():
