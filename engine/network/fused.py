@@ -17,14 +17,24 @@ the same numbers — forward, running statistics, every gradient — with:
   the layer-by-layer path's max picks). The affine map and the ReLU then run on
   a quarter of the values. Ties keep PyTorch's rule: the first maximal tap of
   the window (row-major) gets the gradient.
-- **Statistics without a centred temporary**: the batch mean by one sum, then
-  z is centred in place (the max-pool commutes with a per-channel shift) and
-  the variance is one einsum pass over it; pooled maps, the affine map and the
-  gradient all work on the centred z, as the layer-by-layer path does on its
-  centred copy, so float32 loses no digits where |mean| ≫ std.
+- **Statistics without a centred temporary**: z is centred on its batch mean
+  (the max-pool commutes with a per-channel shift) and the variance is one
+  einsum pass over it; pooled maps, the affine map and the gradient all work on
+  the centred z, as the layer-by-layer path does on its centred copy, so
+  float32 loses no digits where |mean| ≫ std. Where the im2col matrix has fewer
+  columns than z (the first layer: 27 against 64) its columns are centred
+  instead, and the GEMM gives the centred z directly; otherwise the mean is one
+  sum over z and z is centred in place.
 - **No bias before a training-mode batch norm**: the conv bias only shifts
   the batch mean, which the normalisation removes; the running mean is updated
-  with it, exactly as PyTorch does, and its gradient is computed all the same.
+  with it, exactly as PyTorch does. Its gradient is exactly 0 (PyTorch's is
+  float rounding noise around 0).
+- **The max-pool backward in cache-sized chunks**: dz = a·dy + k₂·z + k₀ is
+  formed in place, window tap by tap, over chunks of rows small enough that the
+  seven passes over a chunk run in a core's L2 cache.
+- **The input gradient in (n, y, x) order**: dz is reordered once, then one GEMM
+  per kernel tap is added into the tap's view of the padded input, whose rows
+  are then contiguous.
 - **No allocation in the hot loop**: the im2col matrix, the padded input, the
   conv output, pooled maps and the input gradient live in a Workspace reused
   from step to step (training only: an eval-mode forward keeps nothing);
@@ -44,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from engine.network.layers import FEW_CHANNELS
+from engine.network.layers import FEW_CHANNELS, tap_view
 
 if TYPE_CHECKING:
     from engine.network.model import Layer
@@ -107,19 +117,6 @@ def _plane_view(planes: np.ndarray, conv, pool: tuple[int, int], grid: tuple[int
     )
 
 
-def _gradient_view(dx_pad: np.ndarray, conv, pool: tuple[int, int], grid: tuple[int, int], i: int, j: int):
-    """The writeable (ph, pw, N, H_pool, W_pool, C) view of dx_pad that kernel tap (i, j) reads, in pool order."""
-    sn, sy, sx, sc = dx_pad.strides
-    (sh, sw), (dh, dw) = conv.stride, conv.dilation
-    n, c = dx_pad.shape[0], dx_pad.shape[3]
-    tap = dx_pad[:, i * dh :, j * dw :]
-    return as_strided(
-        tap,
-        (pool[0], pool[1], n, grid[0], grid[1], c),
-        (sy * sh, sx * sw, sn, sy * sh * pool[0], sx * sw * pool[1], sc),
-    )
-
-
 class ConvBlock:
     """conv → batchnorm → relu → maxpool, computed as one; `first` is the conv's index in the network."""
 
@@ -161,14 +158,20 @@ class ConvBlock:
         # eval mode keeps no workspace: evaluation batches are often larger, and nothing is reused
         ws = self.workspace if training else Workspace()
         cols, few = self._im2col(x, ws)
+        weights = signed.reshape(o, -1).T if few else signed.transpose(2, 3, 1, 0).reshape(-1, o)  # (K, O)
+        # in training z is centred on its batch mean: through the im2col matrix when it has fewer
+        # columns than z (the first layer: 27 against 64), else in place after the GEMM
+        centre_cols = training and len(weights) < o
+        if centre_cols:
+            column_means = self._centre_columns(cols, few)
         z = ws.get("z", (rows, o), dtype)  # sign·(conv output without bias), rows in pool order
-        if few:
-            np.matmul(cols.T, signed.reshape(o, -1).T, out=z)
-        else:
-            np.matmul(cols, signed.transpose(2, 3, 1, 0).reshape(-1, o), out=z)
+        np.matmul(cols.T if few else cols, weights, out=z)
         eps = dtype.type(bn.options["eps"])
         if training:
-            mean, var = self._centre(z)
+            if centre_cols:
+                mean, var = column_means @ weights, np.einsum("ij,ij->j", z, z) / rows
+            else:
+                mean, var = self._centre(z)
             inv_std = 1 / np.sqrt(var + eps)
             momentum = bn.options["momentum"]
             true_mean = sign * mean if bias is None else sign * mean + bias
@@ -200,7 +203,7 @@ class ConvBlock:
         np.multiply(pooled, scale, out=out)
         out += shift
         np.maximum(out, 0, out=out)
-        cache = (cols, few, signed, sign, z, pooled, out, inv_std, x.shape) if training else None
+        cache = (cols, few, centre_cols, signed, sign, z, pooled, out, inv_std, x.shape) if training else None
         return out.reshape(n, *pool.out_hw, o), cache
 
     def _im2col(self, x: np.ndarray, ws: Workspace) -> tuple[np.ndarray, bool]:
@@ -227,6 +230,19 @@ class ConvBlock:
         return cols, False
 
     @staticmethod
+    def _centre_columns(cols: np.ndarray, few: bool) -> np.ndarray:
+        """Centre each im2col column (one per weight: a row of the (K, M) matrix when few) on its mean
+        over the M positions, in place; -> the K means.
+
+        Then cols·W is z − μ directly, μ = means·W, and the weight gradient cols·dz is unchanged:
+        Σ over positions of dz is 0 after a training-mode batch norm.
+        """
+        means = np.einsum("ij->i", cols) if few else _column_sums(cols)
+        means /= cols.shape[1] if few else cols.shape[0]
+        cols -= means[:, None] if few else means
+        return means
+
+    @staticmethod
     def _centre(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Centre z (M, O) on its batch mean in place; -> the mean and the biased variance (O,).
 
@@ -247,18 +263,16 @@ class ConvBlock:
         self, state: dict[str, np.ndarray], dout: np.ndarray, cache: tuple, need_dx: bool
     ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
         """dout (N, H_pool, W_pool, O) -> (dx (N, H, W, C) or None, gradients of conv and batch norm)."""
-        cols, few, signed, sign, z, pooled, out, inv_std, x_shape = cache
-        conv, bn, pool, ws = self.conv, self.bn, self.pool, self.workspace
+        cols, few, centred_cols, signed, sign, z, pooled, out, inv_std, x_shape = cache
+        conv, bn, ws = self.conv, self.bn, self.workspace
         dtype = z.dtype
         rows, o = z.shape
         gamma = state[bn.key("weight")]
         # through the ReLU: the gradient of the pooled affine map a·pooled + c
         grad = ws.get("grad", out.shape, dtype)
-        winner = ws.get("winner", out.shape, np.bool_)
-        seen = ws.get("seen", out.shape, np.bool_)
-        masked = ws.get("masked", out.shape, dtype)
-        np.greater(out, 0, out=winner)
-        np.multiply(dout, winner.reshape(dout.shape), out=grad.reshape(dout.shape))
+        relu = ws.get("relu", out.shape, np.bool_)
+        np.greater(out, 0, out=relu)
+        np.multiply(dout, relu.reshape(dout.shape), out=grad.reshape(dout.shape))
         dbeta = _column_sums(grad)
         dgamma_signed = np.einsum("ij,ij->j", grad, pooled) * inv_std  # pooled is centred
         scale = np.abs(gamma) * inv_std
@@ -266,21 +280,9 @@ class ConvBlock:
         k2 = -scale * inv_std * dgamma_signed / rows
         k0 = -scale * dbeta / rows
         grad *= scale
-        taps = pool.kernel[0] * pool.kernel[1]
-        blocks = z.reshape(taps, len(grad), o)
-        for t in range(taps):  # dy goes to the first tap (row-major) holding the window's maximum
-            block = blocks[t]
-            np.equal(block, pooled, out=winner)
-            if t > 0:
-                np.greater(winner, seen, out=winner)  # a winner not already seen
-            if t == 0:
-                np.copyto(seen, winner)
-            elif t < taps - 1:
-                seen |= winner
-            block *= k2
-            block += k0
-            np.multiply(winner, grad, out=masked)  # (np.add with where= is many times slower)
-            block += masked
+        # k0 adds k0 ⊗ (column sums of cols) to dW, nothing when the columns were centred: without
+        # an input gradient to compute, it is left out of dz (one pass over z fewer)
+        self._scatter(z, pooled, grad, k2, None if centred_cols and not need_dx else k0)
         dz = z  # now the gradient of sign·(conv output)
         grads: dict[str, np.ndarray] = {}
         if few:
@@ -289,27 +291,76 @@ class ConvBlock:
             dweight = (cols.T @ dz).reshape(conv.kernel[0], conv.kernel[1], -1, o).transpose(3, 2, 0, 1)
         grads[conv.key("weight")] = np.ascontiguousarray(dweight * sign[:, None, None, None])
         if conv.has_bias:
-            grads[conv.key("bias")] = _column_sums(dz) * sign
+            # Σ dz = a·Σdy + k2·Σ(z − μ) + M·k0 = a·Σdy + 0 − a·Σdy: a bias right before a
+            # training-mode batch norm has a gradient of exactly 0 (PyTorch's is float rounding noise)
+            grads[conv.key("bias")] = np.zeros(o, dtype)
         grads[bn.key("weight")] = dgamma_signed * sign
         grads[bn.key("bias")] = dbeta
         if not need_dx:
             return None, grads
         return self._input_gradient(dz, signed, x_shape), grads
 
+    #: values per chunk of the max-pool backward: the chunk's four taps, pooled maps, gradient and
+    #: masks stay in a core's L2 cache through the seven passes made over them
+    CHUNK = 65536
+
+    def _scatter(
+        self, z: np.ndarray, pooled: np.ndarray, grad: np.ndarray, k2: np.ndarray, k0: np.ndarray | None
+    ) -> None:
+        """z (taps·P, O) in pool order, pooled and grad (P, O) -> dz = k2·z + k0 (k0 None: 0) in place, plus
+        grad at each window's first maximal tap (row-major: PyTorch's rule for ties); chunk by chunk of rows."""
+        taps = self.pool.kernel[0] * self.pool.kernel[1]
+        size, o = grad.shape
+        step = max(1, self.CHUNK // o)
+        ws = self.workspace
+        winner = ws.get("winner", (min(step, size), o), np.bool_)
+        seen = ws.get("seen", winner.shape, np.bool_)
+        masked = ws.get("masked", winner.shape, grad.dtype)
+        blocks = z.reshape(taps, size, o)
+        for start in range(0, size, step):
+            rows = slice(start, start + step)
+            top, gradient = pooled[rows], grad[rows]
+            count = len(top)
+            won, done, share = winner[:count], seen[:count], masked[:count]
+            for t in range(taps):
+                block = blocks[t, rows]
+                np.equal(block, top, out=won)
+                if t > 0:
+                    np.greater(won, done, out=won)  # a winner not already seen
+                if t == 0:
+                    np.copyto(done, won)
+                elif t < taps - 1:
+                    done |= won
+                block *= k2
+                if k0 is not None:
+                    block += k0
+                np.multiply(won, gradient, out=share)  # (np.add with where= is many times slower)
+                block += share
+
     def _input_gradient(self, dz: np.ndarray, signed: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarray:
-        """dz (M, O) in pool order -> dx (N, H, W, C): one GEMM per kernel tap, added into its shifted view."""
+        """dz (M, O) in pool order -> dx (N, H, W, C): dz's rows reordered to (n, y, x) once, then one
+        GEMM per kernel tap added into the tap's strided view of the padded input (layers.tap_view).
+
+        In (n, y, x) order a tap's share and its view of dx have W_out·C contiguous values per row
+        (only C in pool order), which makes the nine adds nearly twice as fast as the reorder costs.
+        """
         conv, pool, ws = self.conv, self.pool, self.workspace
         n, h, w, c = x_shape
         (ph, pw), (kh, kw) = conv.padding, conv.kernel
+        (py, px), (gy, gx) = pool.kernel, pool.out_hw
+        o = dz.shape[1]
+        plain = ws.get("dz_plain", (n, gy, py, gx, px, o), dz.dtype)
+        plain[...] = dz.reshape(py, px, n, gy, gx, o).transpose(2, 3, 0, 4, 1, 5)
+        rows = plain.reshape(-1, o)
         dx_pad = ws.get("dx_pad", (n, h + 2 * ph, w + 2 * pw, c), dz.dtype)
         dx_pad.fill(0)
-        share = ws.get("share", (len(dz), c), dz.dtype)
-        shares = share.reshape(*pool.kernel, n, *pool.out_hw, c)
+        share = ws.get("share", (len(rows), c), dz.dtype)
+        share_maps = share.reshape(n, *conv.out_hw, c)
         tap_weights = signed.transpose(2, 3, 0, 1)  # (kh, kw, O, C)
         for i in range(kh):
             for j in range(kw):
-                np.matmul(dz, tap_weights[i, j], out=share)
-                _gradient_view(dx_pad, conv, pool.kernel, pool.out_hw, i, j)[...] += shares
+                np.matmul(rows, tap_weights[i, j], out=share)
+                tap_view(dx_pad, i, j, conv.out_hw, conv.stride, conv.dilation)[...] += share_maps
         return dx_pad[:, ph : ph + h, pw : pw + w]
 
 

@@ -39,7 +39,7 @@ def _padded(x: np.ndarray, padding: Pair, fill: float = 0.0) -> np.ndarray:
     return out
 
 
-def _tap(x_pad: np.ndarray, i: int, j: int, out_hw: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
+def tap_view(x_pad: np.ndarray, i: int, j: int, out_hw: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
     """The (N, H_out, W_out, C) view of x_pad that kernel tap (i, j) reads at every output position."""
     (ho, wo), (sh, sw), (dh, dw) = out_hw, stride, dilation
     top, left = i * dh, j * dw
@@ -148,7 +148,7 @@ def conv_backward(
     for i in range(kh):
         for j in range(kw):
             np.matmul(dout2, tap_weights[i, j], out=share)
-            _tap(dx_pad, i, j, out_hw, stride, dilation)[...] += share_maps
+            tap_view(dx_pad, i, j, out_hw, stride, dilation)[...] += share_maps
     ph, pw = padding
     dx = dx_pad[:, ph : pad_shape[1] - ph, pw : pad_shape[2] - pw]
     return dx, np.ascontiguousarray(dweight), dbias
@@ -223,9 +223,9 @@ def relu_backward(dout: np.ndarray, out: np.ndarray) -> np.ndarray:
 def maxpool_forward(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, out_hw: Pair) -> tuple[np.ndarray, tuple]:
     """MaxPool2d with padding as −∞. x (N, H, W, C) -> out (N, H_out, W_out, C): a running maximum over the taps."""
     x_pad = _padded(x, padding, -np.inf)
-    out = _tap(x_pad, 0, 0, out_hw, stride, (1, 1)).copy()
+    out = tap_view(x_pad, 0, 0, out_hw, stride, (1, 1)).copy()
     for t in range(1, kernel[0] * kernel[1]):
-        np.maximum(out, _tap(x_pad, *divmod(t, kernel[1]), out_hw, stride, (1, 1)), out=out)
+        np.maximum(out, tap_view(x_pad, *divmod(t, kernel[1]), out_hw, stride, (1, 1)), out=out)
     return out, (x_pad, out, kernel, stride, padding, out_hw)
 
 
@@ -257,10 +257,10 @@ def maxpool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
         _first_winners(winners, taps, lambda a, i, j: a[:, :, i, :, j])
         return np.multiply(winners, dout[:, :, None, :, None]).reshape(x_pad.shape)
     dx_pad = np.zeros(x_pad.shape, dtype=dout.dtype)
-    winners = np.stack([_tap(x_pad, i, j, out_hw, stride, (1, 1)) == out for i, j in taps])
+    winners = np.stack([tap_view(x_pad, i, j, out_hw, stride, (1, 1)) == out for i, j in taps])
     _first_winners(winners, taps, lambda a, i, j: a[i * kw + j])
     for t, (i, j) in enumerate(taps):
-        _tap(dx_pad, i, j, out_hw, stride, (1, 1))[...] += np.multiply(dout, winners[t])
+        tap_view(dx_pad, i, j, out_hw, stride, (1, 1))[...] += np.multiply(dout, winners[t])
     ph, pw = padding
     return dx_pad[:, ph : x_pad.shape[1] - ph, pw : x_pad.shape[2] - pw]
 
@@ -268,9 +268,9 @@ def maxpool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
 def avgpool_forward(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, out_hw: Pair) -> tuple[np.ndarray, tuple]:
     """AvgPool2d with zero padding counted in the mean (PyTorch's default). (N, H, W, C) -> (N, H_out, W_out, C)."""
     x_pad = _padded(x, padding)
-    out = _tap(x_pad, 0, 0, out_hw, stride, (1, 1)).copy()
+    out = tap_view(x_pad, 0, 0, out_hw, stride, (1, 1)).copy()
     for t in range(1, kernel[0] * kernel[1]):
-        out += _tap(x_pad, *divmod(t, kernel[1]), out_hw, stride, (1, 1))
+        out += tap_view(x_pad, *divmod(t, kernel[1]), out_hw, stride, (1, 1))
     out /= x.dtype.type(kernel[0] * kernel[1])
     return out, (x_pad.shape, kernel, stride, padding, out_hw)
 
@@ -281,7 +281,7 @@ def avgpool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     share = dout / dout.dtype.type(kernel[0] * kernel[1])
     dx_pad = np.zeros(pad_shape, dtype=dout.dtype)
     for t in range(kernel[0] * kernel[1]):
-        _tap(dx_pad, *divmod(t, kernel[1]), out_hw, stride, (1, 1))[...] += share
+        tap_view(dx_pad, *divmod(t, kernel[1]), out_hw, stride, (1, 1))[...] += share
     ph, pw = padding
     return dx_pad[:, ph : pad_shape[1] - ph, pw : pad_shape[2] - pw]
 

@@ -94,6 +94,48 @@ def test_random_block_networks_fused_match_layer_by_layer(seed, dtype):
     assert fused_net.ran.count(ConvBlock) == sum(tiling)
 
 
+def narrow_block_spec(rng: np.random.Generator) -> tuple[list[int], list[dict]]:
+    """Blocks whose im2col matrix has fewer columns than the conv has output channels (C·kh·kw < O):
+    the fused block centres the im2col columns instead of z, as for the lecture's conv1 (27 < 64)."""
+    first = channels = int(rng.integers(1, 3))
+    size = int(rng.integers(6, 12))
+    layers = []
+    for _block in range(int(rng.integers(1, 3))):
+        kernel = [int(rng.integers(1, 3)), int(rng.integers(1, 3))]
+        out = channels * kernel[0] * kernel[1] + int(rng.integers(1, 4))
+        layers += [
+            {
+                "type": "conv",
+                "out_channels": out,
+                "kernel": kernel,
+                "padding": [int(rng.integers(0, 2)), int(rng.integers(0, 2))],
+                "dilation": [1, int(rng.integers(1, 3))],
+                "bias": bool(rng.integers(0, 2)),
+            },
+            {"type": "batchnorm", "momentum": float(rng.uniform(0.05, 0.5))},
+            {"type": "relu"},
+            {"type": "maxpool", "size": [int(rng.integers(1, 3)), int(rng.integers(1, 3))]},
+        ]
+        channels = out
+    layers += [{"type": "flatten"}, {"type": "linear", "out_features": int(rng.integers(3, 7))}]
+    return [first, size, size], layers
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_narrow_blocks_that_centre_the_im2col_columns_match_layer_by_layer(seed, dtype):
+    rng = np.random.default_rng(1000 + seed)
+    shape, layers, network = build(rng, narrow_block_spec)
+    for block in network.blocks:
+        assert block.conv.in_shape[0] * block.conv.kernel[0] * block.conv.kernel[1] < block.conv.out_channels
+    x = rng.standard_normal((3, *shape))
+    x[0, :, :2] = 0.25  # equal inputs: tied windows
+    labels = rng.integers(0, len(network.classes), 3)
+    (fused_net, fused), (_, layered) = both_paths(shape, layers, x, labels, dtype, seed=seed)
+    assert_same(fused, layered, dtype)
+    assert fused_net.ran.count(ConvBlock) == len(fused_net.blocks)
+
+
 def test_the_lecture_network_runs_two_fused_blocks_with_the_same_numbers():
     rng = np.random.default_rng(0)
     x, labels = rng.standard_normal((4, 3, 32, 32)), rng.integers(0, 10, 4)
@@ -225,7 +267,8 @@ def test_the_workspace_follows_the_batch_size_and_activations_use_the_layers():
     assert "bn1" in seen and "relu1" in seen  # every layer's output: the block ran layer by layer
 
 
-def test_conv_outputs_far_from_zero_mean_lose_no_float32_digits():
+@pytest.mark.parametrize("out_channels", [4, 32])  # 27 im2col columns: z centred (4), columns centred (32)
+def test_conv_outputs_far_from_zero_mean_lose_no_float32_digits(out_channels):
     """Inputs on a large offset through positive weights give conv outputs with |mean| ≈ 100·std:
     Σz² − M·μ² or k·z − k·μ in float32 would cancel away the digits the centred layer-by-layer
     path keeps."""
@@ -233,8 +276,9 @@ def test_conv_outputs_far_from_zero_mean_lose_no_float32_digits():
     x = rng.standard_normal((6, 3, 8, 8)) * 0.1 + 10.0
     labels = rng.integers(0, 5, 6)
     records = []
+    layers = [dict(SMALL_CONVNET[0], out_channels=out_channels), *SMALL_CONVNET[1:]]
     for fuse in (True, False):
-        network = Network([3, 8, 8], SMALL_CONVNET)
+        network = Network([3, 8, 8], layers)
         network.fuse = fuse
         network.state["conv1.weight"][...] = np.abs(network.state["conv1.weight"])
         records.append(ours(network, x.astype(np.float32), labels))
