@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from engine.network.workspace import Workspace
 from engine.shapes import Pair
 
 
@@ -125,9 +126,7 @@ def conv_backward(
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """dout (N, H_out, W_out, O) -> dx (N, H, W, C) or None, dweight (O, C, kh, kw), dbias (O,) or None.
 
-    col2im one kernel tap at a time: the tap's share of dx is one GEMM
-    (N·H_out·W_out, O) @ (O, C) into a reused buffer, added into the padded
-    input with one strided add; never a loop over pixels.
+    The weight gradient is one GEMM; the input gradient is input_gradient's: never a loop over pixels.
     """
     cols, pad_shape, weight, has_bias, stride, padding, dilation, out_hw = cache
     o, c, kh, kw = weight.shape
@@ -141,17 +140,100 @@ def conv_backward(
         dbias = np.ones(len(dout2), dout.dtype) @ dout2 if has_bias else None
     if not need_dx:
         return None, np.ascontiguousarray(dweight), dbias
-    tap_weights = weight.transpose(2, 3, 0, 1)  # (kh, kw, O, C)
-    share = np.empty((len(dout2), c), dtype=dout.dtype)
-    dx_pad = np.zeros(pad_shape, dtype=dout.dtype)
-    share_maps = share.reshape(*dout.shape[:3], c)
-    for i in range(kh):
-        for j in range(kw):
-            np.matmul(dout2, tap_weights[i, j], out=share)
-            tap_view(dx_pad, i, j, out_hw, stride, dilation)[...] += share_maps
-    ph, pw = padding
-    dx = dx_pad[:, ph : pad_shape[1] - ph, pw : pad_shape[2] - pw]
+    n, hp, wp, _ = pad_shape
+    x_shape = (n, hp - 2 * padding[0], wp - 2 * padding[1], c)
+    dx = input_gradient(dout, weight, x_shape, stride, padding, dilation, Workspace())
     return dx, np.ascontiguousarray(dweight), dbias
+
+
+def gathers(out_hw: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> bool:
+    """Whether a convolution's input gradient is gathered (gather_input_gradient) rather than scattered
+    tap by tap: stride 1, padding at most the kernel's reach (kh−1)·dh, and dout_grid's grid at most
+    twice dout's maps."""
+    (ho, wo), (kh, kw), (ph, pw), (dh, dw) = out_hw, kernel, padding, dilation
+    eh, ew = (kh - 1) * dh, (kw - 1) * dw
+    grid = (ho - 2 * ph + 2 * eh) * (wo - 2 * pw + 2 * ew)
+    return stride == (1, 1) and ph <= eh and pw <= ew and grid <= 2 * ho * wo
+
+
+def dout_grid(shape: tuple[int, ...], kernel: Pair, padding: Pair, dilation: Pair, dtype, ws: Workspace):
+    """dout (N, H_out, W_out, O) of a stride-1 convolution, placed in a zero grid (N, H + (kh−1)·dh,
+    W + (kw−1)·dw, O) at row (kh−1)·dh − p_h, column (kw−1)·dw − p_w: grid position (y + (kh−1)·dh − i·dh,
+    x + (kw−1)·dw − j·dw) holds what kernel tap (i, j) hands to input position (y, x), or 0.
+    -> (the grid, its (N, H_out, W_out, O) view to write dout into)."""
+    n, ho, wo, o = shape
+    (ph, pw), eh, ew = padding, (kernel[0] - 1) * dilation[0], (kernel[1] - 1) * dilation[1]
+    grid = ws.get("dout_grid", (n, ho - 2 * ph + 2 * eh, wo - 2 * pw + 2 * ew, o), dtype, fill=0)
+    return grid, grid[:, eh - ph : eh - ph + ho, ew - pw : ew - pw + wo]
+
+
+def gather_input_gradient(grid: np.ndarray, weight: np.ndarray, dilation: Pair, ws: Workspace) -> np.ndarray:
+    """A stride-1 convolution's input gradient from dout_grid's grid (N, H + (kh−1)·dh, W + (kw−1)·dw, O)
+    -> dx (N, H, W, C).
+
+    One GEMM gives every kernel tap's share at every grid position, (N·G_h·G_w, kh·kw·C); one strided
+    view holds, for each input position, the kh·kw shares that land on it, and one einsum sums them:
+    no zero fill and no read-modify-write per tap, as scatter_input_gradient needs.
+    """
+    o, c, kh, kw = weight.shape
+    n, gh, gw, _ = grid.shape
+    (dh, dw), eh, ew = dilation, (kh - 1) * dilation[0], (kw - 1) * dilation[1]
+    shares = ws.get("tap_shares", (n, gh, gw, kh * kw * c), grid.dtype)
+    np.matmul(grid.reshape(-1, o), weight.transpose(0, 2, 3, 1).reshape(o, -1), out=shares.reshape(-1, kh * kw * c))
+    sn, sy, sx, sc = shares.strides
+    landing = as_strided(
+        shares[:, eh:, ew:],
+        (n, gh - eh, gw - ew, kh, kw, c),
+        (sn, sy, sx, kw * c * sc - dh * sy, c * sc - dw * sx, sc),
+        writeable=False,
+    )
+    return np.einsum("nyxijc->nyxc", landing, out=ws.get("dx", (n, gh - eh, gw - ew, c), grid.dtype))
+
+
+def scatter_input_gradient(
+    rows: np.ndarray,
+    weight: np.ndarray,
+    x_shape: tuple[int, ...],
+    out_hw: Pair,
+    stride: Pair,
+    padding: Pair,
+    dilation: Pair,
+    ws: Workspace,
+) -> np.ndarray:
+    """A convolution's input gradient from dout's rows (N·H_out·W_out, O) in (n, y, x) order -> dx (N, H, W, C):
+    one GEMM per kernel tap, (M, O) @ (O, C), added into the tap's strided view of the padded input."""
+    n, h, w, c = x_shape
+    ph, pw = padding
+    tap_weights = weight.transpose(2, 3, 0, 1)  # (kh, kw, O, C)
+    dx_pad = ws.get("dx_pad", (n, h + 2 * ph, w + 2 * pw, c), rows.dtype)
+    dx_pad.fill(0)
+    share = ws.get("share", (len(rows), c), rows.dtype)
+    share_maps = share.reshape(n, *out_hw, c)
+    for i in range(weight.shape[2]):
+        for j in range(weight.shape[3]):
+            np.matmul(rows, tap_weights[i, j], out=share)
+            tap_view(dx_pad, i, j, out_hw, stride, dilation)[...] += share_maps
+    return dx_pad[:, ph : ph + h, pw : pw + w]
+
+
+def input_gradient(
+    dout: np.ndarray,
+    weight: np.ndarray,
+    x_shape: tuple[int, ...],
+    stride: Pair,
+    padding: Pair,
+    dilation: Pair,
+    ws: Workspace,
+) -> np.ndarray:
+    """dout (N, H_out, W_out, O), weight (O, C, kh, kw) -> dx (N, H, W, C): gathered where gathers() says so,
+    else scattered tap by tap."""
+    out_hw, kernel = dout.shape[1:3], weight.shape[2:]
+    if gathers(out_hw, kernel, stride, padding, dilation):
+        grid, interior = dout_grid(dout.shape, kernel, padding, dilation, dout.dtype, ws)
+        interior[...] = dout
+        return gather_input_gradient(grid, weight, dilation, ws)
+    rows = dout.reshape(-1, dout.shape[3])
+    return scatter_input_gradient(rows, weight, x_shape, out_hw, stride, padding, dilation, ws)
 
 
 def batchnorm_forward(

@@ -9,6 +9,7 @@ from network_helpers import SMALL_CONVNET, numerical_gradient
 from engine.network import Network
 from engine.network import layers as F
 from engine.network.loss import cross_entropy
+from engine.network.workspace import Workspace
 from engine.shapes import output_hw
 
 
@@ -40,6 +41,7 @@ def check(rng: np.random.Generator, forward, backward, inputs: dict[str, np.ndar
         ((1, 1), (1, 1), (1, 1), True),
         ((2, 1), (0, 2), (1, 1), False),
         ((1, 2), (1, 0), (2, 1), True),
+        ((1, 1), (2, 1), (2, 1), True),  # stride 1, dilated: the input gradient is gathered
     ],
 )
 def test_conv_gradients(stride, padding, dilation, bias, channels, rng):
@@ -56,6 +58,42 @@ def test_conv_gradients(stride, padding, dilation, bias, channels, rng):
         return (dx, dweight, dbias) if bias else (dx, dweight)
 
     check(rng, forward, backward, inputs)
+
+
+@pytest.mark.parametrize(
+    "kernel,padding,dilation",
+    [
+        ((3, 3), (1, 1), (1, 1)),
+        ((3, 2), (2, 0), (2, 1)),
+        ((1, 1), (0, 0), (1, 1)),
+        ((2, 3), (1, 2), (1, 2)),
+        ((5, 5), (4, 2), (2, 1)),
+    ],
+)
+def test_the_gathered_input_gradient_is_the_scattered_one(kernel, padding, dilation, rng):
+    """Stride 1: one GEMM and one einsum over a strided view give what one GEMM and add per tap give."""
+    out_hw = output_hw((20, 21), kernel, (1, 1), padding, dilation)
+    assert F.gathers(out_hw, kernel, (1, 1), padding, dilation)
+    dout, weight = rng.standard_normal((2, *out_hw, 4)), rng.standard_normal((4, 5, *kernel))
+    x_shape = (2, 20, 21, 5)
+    gathered = F.input_gradient(dout, weight, x_shape, (1, 1), padding, dilation, Workspace())
+    rows = dout.reshape(-1, 4)
+    scattered = F.scatter_input_gradient(rows, weight, x_shape, out_hw, (1, 1), padding, dilation, Workspace())
+    assert gathered.shape == x_shape
+    np.testing.assert_allclose(gathered, scattered, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "out_hw,kernel,stride,padding,dilation,expected",
+    [
+        ((16, 16), (3, 3), (1, 1), (1, 1), (1, 1), True),  # the lecture's conv2
+        ((16, 16), (3, 3), (2, 2), (1, 1), (1, 1), False),  # stride 2
+        ((16, 16), (3, 3), (1, 1), (3, 1), (1, 1), False),  # padding beyond the kernel's reach
+        ((4, 4), (3, 3), (1, 1), (1, 1), (3, 3), False),  # the grid would be 14×14 for 4×4 maps
+    ],
+)
+def test_which_input_gradients_are_gathered(out_hw, kernel, stride, padding, dilation, expected):
+    assert F.gathers(out_hw, kernel, stride, padding, dilation) is expected
 
 
 def test_conv_without_input_gradient_gives_the_same_weight_gradient(rng):
