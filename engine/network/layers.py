@@ -132,7 +132,7 @@ def conv_backward(
     o, c, kh, kw = weight.shape
     dout2 = dout.reshape(-1, o)
     if c <= FEW_CHANNELS:
-        both = dout2.T @ cols.T  # (O, C·kh·kw [+ 1]): the bias gradient is the ones row's column
+        both = (cols @ dout2).T  # (O, C·kh·kw [+ 1]): the bias gradient is the ones row's column
         dweight = both[:, : c * kh * kw].reshape(o, c, kh, kw)
         dbias = both[:, -1].copy() if has_bias else None
     else:
