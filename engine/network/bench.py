@@ -17,9 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.network.fused import ConvBlock
 from engine.network.loss import cross_entropy
-from engine.network.model import Network
+from engine.network.model import Layer, Network
 from engine.network.optim import SGD
+from engine.network.train import check_batch_memory
 
 
 def median_seconds(actions: dict[str, Callable[[], object]], repeats: int = 15, block: int = 5) -> dict[str, float]:
@@ -207,7 +209,8 @@ class BenchResult:
 
     forward/step are the network as it runs (fused blocks where it has them);
     the layer_* figures are the same network run layer by layer (None when it
-    has no fusable block: then both are the same path).
+    has no fusable block: then both are the same path). The stepwise_* figures
+    are None unless run_bench was asked for them (they take a minute or more).
     """
 
     batch_size: int
@@ -220,9 +223,9 @@ class BenchResult:
     forward_gflops: float
     step_gflops: float
     matmul_gflops: float
-    stepwise_seconds: float
-    stepwise_speedup: float
-    stepwise_max_difference: float
+    stepwise_seconds: float | None
+    stepwise_speedup: float | None
+    stepwise_max_difference: float | None
     peak_memory_bytes: int
     workspace_bytes: int
     torch_forward_seconds: float | None
@@ -274,15 +277,27 @@ def _torch_actions(
     return {"torch forward": forward, "torch step": step}
 
 
+def _batch(network: Network, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A random batch (N, C, H, W) float32 and its labels (N,), the same for every call; refuses
+    (CnnError) a batch over the memory limit of a training step."""
+    check_batch_memory(network, batch_size)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch_size, *network.input_shape), dtype=np.float32)
+    return x, rng.integers(0, len(network.classes), batch_size)
+
+
 def run_bench(
-    network: Network, batch_size: int = 32, repeats: int = 15, with_torch: bool = True, lr: float = 0.01
+    network: Network,
+    batch_size: int = 32,
+    repeats: int = 15,
+    with_torch: bool = True,
+    lr: float = 0.01,
+    stepwise: bool = False,
 ) -> BenchResult:
     """Time forward (training-mode batch norm) and a full SGD step on one random batch, fused and
     layer by layer, taking turns with PyTorch's when it is installed; the network is trained on that
-    batch along the way."""
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch_size, *network.input_shape), dtype=np.float32)
-    labels = rng.integers(0, len(network.classes), batch_size)
+    batch along the way. With stepwise, also time one image through stepwise_forward."""
+    x, labels = _batch(network, batch_size)
     optimiser = SGD(network.parameters(), lr=lr)
     fuse = network.fuse
 
@@ -319,10 +334,12 @@ def run_bench(
         network.fuse = fuse
     workspace = sum(block.workspace.nbytes for block in network.blocks)
     forward_seconds, step_seconds = medians["forward"], medians["step"]
-    started = time.perf_counter()
-    stepwise = stepwise_forward(network, x[0])
-    stepwise_seconds = time.perf_counter() - started
-    difference = float(np.max(np.abs(stepwise - network.forward(x[:1], training=False)[0])))
+    stepwise_seconds = difference = None
+    if stepwise:
+        started = time.perf_counter()
+        logits = stepwise_forward(network, x[0])
+        stepwise_seconds = time.perf_counter() - started
+        difference = float(np.max(np.abs(logits - network.forward(x[:1], training=False)[0])))
     forward_flops, step_flop_count = step_flops(network, batch_size)
     return BenchResult(
         batch_size=batch_size,
@@ -336,7 +353,7 @@ def run_bench(
         step_gflops=step_flop_count / step_seconds / 1e9,
         matmul_gflops=matmul_gflops(),
         stepwise_seconds=stepwise_seconds,
-        stepwise_speedup=stepwise_seconds / (forward_seconds / batch_size),
+        stepwise_speedup=None if stepwise_seconds is None else stepwise_seconds / (forward_seconds / batch_size),
         stepwise_max_difference=difference,
         peak_memory_bytes=peak,
         workspace_bytes=workspace,
@@ -344,3 +361,73 @@ def run_bench(
         torch_step_seconds=medians.get("torch step"),
         machine=machine_name(),
     )
+
+
+@dataclass(frozen=True)
+class StepPart:
+    """One part of a training step and its median time: a layer's or a fused block's forward or
+    backward, the loss, the SGD update, or the whole step."""
+
+    name: str
+    seconds: float
+
+
+def part_name(network: Network, runner: Layer | ConvBlock) -> str:
+    """'conv2' for a layer, 'conv2 → bn2 → relu2 → maxpool2 (fused)' for a fused block."""
+    if isinstance(runner, ConvBlock):
+        return " → ".join(network.layers[index].name for index in runner.indices) + " (fused)"
+    return runner.name
+
+
+def step_parts(
+    network: Network, batch_size: int = 32, repeats: int = 15, lr: float = 0.01
+) -> dict[str, list[StepPart]]:
+    """Where a training step's time goes, on one random batch: {"fused": parts, "layer by layer": parts}
+    (only "layer by layer" when the network has no fusable block), each part's median over repeats
+    steps in the order the parts run, then the whole step's median. The two paths take turns, step by
+    step; every layer's and block's forward and backward is timed by wrapping it for the run."""
+    x, labels = _batch(network, batch_size)
+    optimiser = SGD(network.parameters(), lr=lr)
+    paths = {"fused": True, "layer by layer": False} if network.blocks else {"layer by layer": False}
+    times: dict[str, dict[str, list[float]]] = {path: {} for path in paths}
+    current: dict[str, list[float]] = {}
+
+    def timed(action: Callable, name: str) -> Callable:
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            result = action(*args, **kwargs)
+            current.setdefault(name, []).append(time.perf_counter() - started)
+            return result
+
+        return wrapper
+
+    def part(name: str, action: Callable, *args):
+        return timed(action, name)(*args)
+
+    runners: list[Layer | ConvBlock] = [*network.layers, *network.blocks]
+    for runner in runners:
+        runner.forward = timed(runner.forward, f"{part_name(network, runner)} forward")
+        runner.backward = timed(runner.backward, f"{part_name(network, runner)} backward")
+    fuse = network.fuse
+    try:
+        for repeat in range(repeats + 1):  # the first round warms the workspaces up
+            for path, fused in paths.items():
+                network.fuse = fused
+                current.clear()
+                started = time.perf_counter()
+                logits = network.forward(x, training=True)
+                _, dlogits = part("loss", cross_entropy, logits, labels)
+                network.backward(dlogits)
+                part("SGD update", optimiser.step, network.grads)
+                whole = time.perf_counter() - started
+                if repeat:
+                    for name, seconds in [*current.items(), ("whole step", [whole])]:
+                        times[path].setdefault(name, []).append(sum(seconds))
+    finally:
+        for runner in runners:
+            del runner.forward, runner.backward  # the class's methods again
+        network.fuse = fuse
+    return {
+        path: [StepPart(name, statistics.median(values)) for name, values in parts.items()]
+        for path, parts in times.items()
+    }

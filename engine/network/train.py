@@ -69,6 +69,16 @@ def largest_batch(network: Network) -> int:
     return max(1, MAX_STEP_BYTES // max(1, network.bytes_per_image))
 
 
+def check_batch_memory(network: Network, batch_size: int) -> None:
+    """Refuse (CnnError) a batch whose training step would need more than MAX_STEP_BYTES."""
+    if batch_size * network.bytes_per_image > MAX_STEP_BYTES:
+        raise CnnError(
+            f"a batch of {batch_size} images needs about {batch_size * network.bytes_per_image / 2**30:.1f} GiB "
+            f"per step, over the limit of {MAX_STEP_BYTES / 2**30:.0f} GiB; use a batch size up to "
+            f"{largest_batch(network)}"
+        )
+
+
 def verdict(accuracy: float, classes: int, steps: int) -> str:
     """A sentence when a run ended near chance accuracy (why, and what to try), else ''."""
     chance = 1 / classes
@@ -117,12 +127,7 @@ def train(
     """
     check_options(epochs, batch_size, lr, momentum, weight_decay, seed)
     batch_size = effective_batch(batch_size, len(train_set))
-    if batch_size * network.bytes_per_image > MAX_STEP_BYTES:
-        raise CnnError(
-            f"a batch of {batch_size} images needs about {batch_size * network.bytes_per_image / 2**30:.1f} GiB "
-            f"per step, over the limit of {MAX_STEP_BYTES / 2**30:.0f} GiB; use a batch size up to "
-            f"{largest_batch(network)}"
-        )
+    check_batch_memory(network, batch_size)
     if train_set.images.shape[1:] != network.input_shape:
         raise CnnError(f"the data's images are {train_set.images.shape[1:]}, the network takes {network.input_shape}")
     classes = len(network.classes)

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from engine.errors import CnnError
 from engine.network import load
-from engine.network.bench import run_bench
+from engine.network.bench import run_bench, step_parts
 
 HELP = "time the batch path's forward pass and training step (and PyTorch's, when installed)"
 
@@ -24,6 +24,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="images per batch (default 32)")
     parser.add_argument("--repeats", type=int, default=15, help="timed runs per figure; medians are shown")
     parser.add_argument("--no-torch", action="store_true", help="do not time PyTorch even when installed")
+    parser.add_argument(
+        "--parts", action="store_true", help="also show where a training step's time goes, layer by layer"
+    )
+    parser.add_argument(
+        "--stepwise",
+        action="store_true",
+        help="also time one image through the step-by-step teaching path (a minute or more for seed_convnet)",
+    )
 
 
 def _ms(seconds: float | None) -> str:
@@ -36,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     network = load(args.sample)
     console = Console()
     with console.status("measuring…"):
-        result = run_bench(network, args.batch_size, args.repeats, with_torch=not args.no_torch)
+        result = run_bench(network, args.batch_size, args.repeats, with_torch=not args.no_torch, stepwise=args.stepwise)
+        parts = step_parts(network, args.batch_size, args.repeats) if args.parts else None
     table = Table(
         title=f"{network.title or args.sample}, batch {result.batch_size}, float32",
         caption=f"{result.machine}; BLAS: {result.blas}, {result.threads} thread(s)",
@@ -80,11 +89,14 @@ def run(args: argparse.Namespace) -> int:
     console.print(
         f"machine's best float32 matrix multiply (numpy, 1024²): {result.matmul_gflops:.1f} GFLOP/s (the peak)"
     )
-    console.print(
-        f"step-by-step forward of one image (a dot product per output value): "
-        f"{result.stepwise_seconds * 1000:.0f} ms; the batch path is {result.stepwise_speedup:,.0f}× "
-        f"faster per image (largest logit difference {result.stepwise_max_difference:.1e})"
-    )
+    if result.stepwise_seconds is None:
+        console.print("step-by-step forward of one image: not timed (add --stepwise; a minute or more)")
+    else:
+        console.print(
+            f"step-by-step forward of one image (a dot product per output value): "
+            f"{result.stepwise_seconds:.1f} s; the batch path is {result.stepwise_speedup:,.0f}× "
+            f"faster per image (largest logit difference {result.stepwise_max_difference:.1e})"
+        )
     console.print(
         f"peak memory allocated by one training step: {result.peak_memory_bytes / 2**20:.1f} MiB"
         + (
@@ -93,4 +105,17 @@ def run(args: argparse.Namespace) -> int:
             else ""
         )
     )
+    for path, path_parts in (parts or {}).items():
+        console.print(_parts_table(path, path_parts, result.batch_size))
     return 0
+
+
+def _parts_table(path: str, parts: list, batch_size: int) -> Table:
+    """Where a training step's time goes on one path: a row per part in the order they run."""
+    table = Table(title=f"training step, {path}, batch {batch_size}")
+    for column in ("part", "median", "share"):
+        table.add_column(column, justify="left" if column == "part" else "right")
+    whole = parts[-1].seconds
+    for part in parts:
+        table.add_row(part.name, _ms(part.seconds), f"{part.seconds / whole:.0%}")
+    return table

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from network_helpers import SMALL_CONVNET
 
 import tui.cli
 import tui.commands.train as train_command
-from engine.network import load
+from engine.network import Network, load
+from engine.network.bench import step_parts
 
 TINY = """
 title = "tiny"
@@ -127,6 +129,7 @@ def test_ctrl_c_stops_and_keeps_what_was_trained(tiny, tmp_path, monkeypatch, ca
         (["train", "--epochs", "0", "--train-size", "4", "--test-size", "2"], "epochs ≥ 1"),
         (["train", "seed_convnt"], 'did you mean "seed_convnet"'),
         (["bench", "--batch-size", "1"], "--batch-size ≥ 2"),
+        (["bench", "--batch-size", "1000000"], "over the limit of 2 GiB; use a batch size up to"),
     ],
 )
 def test_mistakes_exit_2_with_one_line(argv, message, capsys):
@@ -138,8 +141,38 @@ def test_mistakes_exit_2_with_one_line(argv, message, capsys):
 def test_bench_prints_its_figures(tiny, capsys):
     assert tui.cli.main(["bench", tiny, "--batch-size", "4", "--repeats", "1", "--no-torch"]) == 0
     out = capsys.readouterr().out
-    for figure in ("forward", "training step", "GFLOP/s", "matrix multiply", "step-by-step", "peak memory"):
+    for figure in ("forward", "training step", "GFLOP/s", "matrix multiply", "peak memory"):
         assert figure in out
+    assert "step-by-step forward of one image: not timed (add --stepwise" in out
+    assert "training step, fused" not in out
+
+
+def test_bench_parts_and_stepwise(tiny, capsys):
+    argv = ["bench", tiny, "--batch-size", "2", "--repeats", "1", "--no-torch", "--parts", "--stepwise"]
+    assert tui.cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "training step, layer by layer" in out and "training step, fused" not in out  # tiny's pool does not tile
+    for part in ("conv1 forward", "bn1 backward", "SGD update", "whole step"):
+        assert part in out
+    assert "faster per image (largest logit difference" in out
+
+
+def test_step_parts_cover_the_step_and_leave_the_network_as_it_was():
+    network = Network([3, 8, 8], SMALL_CONVNET)
+    parts = step_parts(network, batch_size=2, repeats=2)
+    assert list(parts) == ["fused", "layer by layer"]
+    fused = {part.name: part.seconds for part in parts["fused"]}
+    names = list(fused)
+    assert names[:2] == [
+        "conv1 → bn1 → relu1 → maxpool1 (fused) forward",
+        "conv2 → bn2 → relu2 → maxpool2 (fused) forward",
+    ]
+    assert names[-2:] == ["SGD update", "whole step"] and "loss" in names
+    assert sum(fused.values()) - fused["whole step"] <= fused["whole step"]
+    layered = [part.name for part in parts["layer by layer"]]
+    assert layered[0] == "conv1 forward" and "bn1 backward" in layered
+    assert "forward" not in vars(network.layers[0]) and "backward" not in vars(network.blocks[0])  # unwrapped
+    assert network.fuse is True
 
 
 def test_train_on_a_cifar10_binary_folder(tiny, tmp_path, capsys):
