@@ -205,11 +205,13 @@ class Conv(Layer):
 
     @property
     def bytes_per_image(self) -> int:
-        """Besides the output: the padded input and the im2col columns with their gradient."""
+        """Besides the output: the padded input and its gradient, the im2col columns, and the input
+        gradient's per-tap shares (up to twice as many as the columns where they are gathered:
+        layers.gathers)."""
         c, h, w = self.in_shape
         padded = c * (h + 2 * self.padding[0]) * (w + 2 * self.padding[1])
         columns = self.out_hw[0] * self.out_hw[1] * c * self.kernel[0] * self.kernel[1]
-        return super().bytes_per_image + 4 * (2 * padded + 2 * columns)
+        return super().bytes_per_image + 4 * (2 * padded + 3 * columns)
 
     def forward(self, state, x, training):
         bias = state[self.key("bias")] if self.has_bias else None
