@@ -230,6 +230,8 @@ class BenchResult:
     workspace_bytes: int
     torch_forward_seconds: float | None
     torch_step_seconds: float | None
+    layer_torch_forward_seconds: float | None
+    layer_torch_step_seconds: float | None
     machine: str
 
     @property
@@ -242,15 +244,15 @@ class BenchResult:
 
     @property
     def layer_forward_ratio(self) -> float | None:
-        if self.layer_forward_seconds is None or not self.torch_forward_seconds:
+        if self.layer_forward_seconds is None or not self.layer_torch_forward_seconds:
             return None
-        return self.layer_forward_seconds / self.torch_forward_seconds
+        return self.layer_forward_seconds / self.layer_torch_forward_seconds
 
     @property
     def layer_step_ratio(self) -> float | None:
-        if self.layer_step_seconds is None or not self.torch_step_seconds:
+        if self.layer_step_seconds is None or not self.layer_torch_step_seconds:
             return None
-        return self.layer_step_seconds / self.torch_step_seconds
+        return self.layer_step_seconds / self.layer_torch_step_seconds
 
 
 def _torch_actions(
@@ -318,13 +320,14 @@ def run_bench(
         return action
 
     threads = blas_threads()
-    actions = {"forward": forward(fuse), "step": step(fuse)}
-    if fuse and network.blocks:
-        actions |= {"layer forward": forward(False), "layer step": step(False)}
-    if with_torch and importlib.util.find_spec("torch"):
-        actions |= _torch_actions(network, x, labels, lr, threads)
+    torch = _torch_actions(network, x, labels, lr, threads) if with_torch and importlib.util.find_spec("torch") else {}
+    layers: dict[str, float] = {}
     try:
-        medians = median_seconds(actions, repeats)
+        # each path takes turns with PyTorch in a rotation of its own: a third party in the
+        # rotation (the other path's allocations and cache use) would slow both sides it measures
+        medians = median_seconds({"forward": forward(fuse), "step": step(fuse)} | torch, repeats)
+        if fuse and network.blocks:
+            layers = median_seconds({"forward": forward(False), "step": step(False)} | torch, repeats)
         step(fuse)()  # the workspace is in place: measure what a step allocates beyond it
         tracemalloc.start()
         step(fuse)()
@@ -347,8 +350,8 @@ def run_bench(
         blas=blas_kernel(),
         forward_seconds=forward_seconds,
         step_seconds=step_seconds,
-        layer_forward_seconds=medians.get("layer forward"),
-        layer_step_seconds=medians.get("layer step"),
+        layer_forward_seconds=layers.get("forward"),
+        layer_step_seconds=layers.get("step"),
         forward_gflops=forward_flops / forward_seconds / 1e9,
         step_gflops=step_flop_count / step_seconds / 1e9,
         matmul_gflops=matmul_gflops(),
@@ -359,6 +362,8 @@ def run_bench(
         workspace_bytes=workspace,
         torch_forward_seconds=medians.get("torch forward"),
         torch_step_seconds=medians.get("torch step"),
+        layer_torch_forward_seconds=layers.get("torch forward"),
+        layer_torch_step_seconds=layers.get("torch step"),
         machine=machine_name(),
     )
 

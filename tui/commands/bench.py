@@ -54,21 +54,15 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(column, justify="right" if column else "left")
     forward_flop = result.forward_gflops * result.forward_seconds
     step_flop = result.step_gflops * result.step_seconds
-    forward, step = result.torch_forward_seconds, result.torch_step_seconds
-    rows = [("forward", result.forward_seconds, forward, result.forward_ratio, forward_flop)]
-    if result.layer_forward_seconds is not None:
+    r = result
+    rows = [("forward", r.forward_seconds, r.torch_forward_seconds, r.forward_ratio, forward_flop)]
+    if r.layer_forward_seconds is not None:
         rows.append(
-            (
-                "  not fused",
-                result.layer_forward_seconds,
-                forward,
-                result.layer_forward_ratio,
-                forward_flop,
-            )
+            ("  not fused", r.layer_forward_seconds, r.layer_torch_forward_seconds, r.layer_forward_ratio, forward_flop)
         )
-    rows.append(("training step", result.step_seconds, step, result.step_ratio, step_flop))
-    if result.layer_step_seconds is not None:
-        rows.append(("  not fused", result.layer_step_seconds, step, result.layer_step_ratio, step_flop))
+    rows.append(("training step", r.step_seconds, r.torch_step_seconds, r.step_ratio, step_flop))
+    if r.layer_step_seconds is not None:
+        rows.append(("  not fused", r.layer_step_seconds, r.layer_torch_step_seconds, r.layer_step_ratio, step_flop))
     for label, ours, theirs, ratio, gflop in rows:
         gflops = gflop / ours
         table.add_row(
@@ -82,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     console.print(table)
     console.print(
         "forward: training-mode batch norm; training step: forward, cross-entropy, backward, SGD; "
-        "not fused: every layer on its own, without the conv → batch norm → ReLU → max-pool blocks"
+        "not fused: every layer on its own, without the conv → batch norm → ReLU → max-pool blocks; "
+        "each path takes turns with PyTorch in a rotation of its own, so each row's PyTorch time is its own"
     )
     if result.torch_forward_seconds is None:
         console.print("PyTorch is not installed (or --no-torch): no comparison")
