@@ -145,11 +145,18 @@ def effective_batch(batch_size: int, images: int) -> int:
     return min(batch_size, images)
 
 
+def batches_per_epoch(images: int, batch_size: int) -> int:
+    """Steps in an epoch over `images` images at batch_size (cut to effective_batch): a last, smaller
+    batch counts when it holds at least 2 images (batch norm needs 2), else it is left out."""
+    batch_size = effective_batch(batch_size, images)
+    return images // batch_size + (images % batch_size > 1)
+
+
 def _steps(
     network: Network, train_set: Dataset, test_set: Dataset, optimiser: SGD, epochs: int, batch_size: int, seed: int
 ) -> Iterator[BatchDone | EpochDone]:
     rng = np.random.default_rng(seed)
-    batches = len(train_set) // batch_size + (len(train_set) % batch_size > 1)
+    batches = batches_per_epoch(len(train_set), batch_size)
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         seen = total_loss = correct = 0

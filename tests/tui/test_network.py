@@ -267,8 +267,10 @@ async def test_training_runs_in_a_worker_pauses_stops_and_keeps_its_steps():
         await until(pilot, lambda: isinstance(app.screen, TrainingScreen))
         training = app.screen
         await until(pilot, lambda: training.batches_done >= 2)
+        assert training.active_bindings["p"].binding.description == "Pause"
         await pilot.press("p")
         assert training.state == "paused"
+        assert training.active_bindings["p"].binding.description == "Resume"  # the footer says what p does now
         await until(pilot, lambda: training.held.is_set())  # the worker waits between two steps
         await pilot.pause()  # the messages it posted before are drawn
         held = training.batches_done
@@ -276,6 +278,7 @@ async def test_training_runs_in_a_worker_pauses_stops_and_keeps_its_steps():
         assert training.batches_done == held and training.held.is_set()
         await pilot.press("p")
         assert training.state == "running"
+        assert training.active_bindings["p"].binding.description == "Pause"
         await until(pilot, lambda: training.batches_done > held or training.state == "done")
         await pilot.press("s")
         await until(pilot, lambda: training.worker.is_finished)

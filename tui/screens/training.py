@@ -34,7 +34,7 @@ from engine.errors import CnnError
 from engine.network.data import load_data
 from engine.network.inspect import fresh_copy, seconds_left, smoothed
 from engine.network.model import Conv, Network
-from engine.network.train import BatchDone, EpochDone, train
+from engine.network.train import BatchDone, EpochDone, batches_per_epoch, train
 from engine.numbers import fmt
 from tui.widgets.heatmap import Scale, Thumbnails, Tile
 from tui.widgets.plot import LinePlot
@@ -98,7 +98,8 @@ class TrainingScreen(Screen[None]):
     """Live training of the network view's network (or a with/without batch-norm comparison)."""
 
     BINDINGS = [
-        Binding("p", "pause", "Pause", tooltip="Pause or resume training"),
+        Binding("p", "pause", "Pause", tooltip="Pause training between two steps"),
+        Binding("p", "resume", "Resume", tooltip="Resume the paused training"),
         Binding("s", "stop", "Stop", tooltip="Stop training (keeps every step taken)"),
         Binding("r", "restart", "Train again", tooltip="Train again from the current weights"),
         Binding(
@@ -278,7 +279,7 @@ class TrainingScreen(Screen[None]):
         except CnnError as error:
             self.post_message(self.Finished(generation, True, str(error)))
             return
-        per_epoch = len(train_set) // config.batch_size + (len(train_set) % config.batch_size > 1)
+        per_epoch = batches_per_epoch(len(train_set), config.batch_size)
         self.post_message(self.Started(generation, per_epoch * config.epochs * len(networks), len(train_set)))
         conv = next((layer.name for layer in networks[0].layers if isinstance(layer, Conv)), None)
         active = list(range(len(runs)))
@@ -415,25 +416,40 @@ class TrainingScreen(Screen[None]):
         bar.update(ProgressBar(total=self.total, completed=self.batches_done))
         label.update(f"{self.batches_done / self.total:.0%} · {when}")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """p says Pause, and pauses, except while paused: then it says Resume, and resumes."""
+        if action == "pause":
+            return self.state != "paused"
+        if action == "resume":
+            return self.state == "paused"
+        return True
+
     def action_pause(self) -> None:
         if self.state == "running":
             self._pause_clock()
             self.control.resume.clear()
             self.state = "paused"
-        elif self.state == "paused":
+            self._show_paused()
+
+    def action_resume(self) -> None:
+        if self.state == "paused":
             self.control.resume.set()
             self.state = "running"
             self.resumed_at = time.perf_counter()
+            self._show_paused()
+
+    def _show_paused(self) -> None:
+        """The progress, the status line and the footer's p after a pause or a resume (or a stop while paused)."""
         self._show_progress()
         self._show_status()
+        self.refresh_bindings()
 
     def action_stop(self) -> None:
         if self.state in ("running", "paused"):
             self._pause_clock()
             self.control.halt()
             self.state = "stopped"
-            self._show_progress()
-            self._show_status()
+            self._show_paused()
 
     async def action_restart(self) -> None:
         if self.state in ("running", "paused"):

@@ -9,7 +9,7 @@ from network_helpers import SMALL_CONVNET
 from engine.errors import CnnError
 from engine.network import Network
 from engine.network.data import Dataset
-from engine.network.train import BatchDone, Diverged, EpochDone, evaluate, train, verdict
+from engine.network.train import BatchDone, Diverged, EpochDone, batches_per_epoch, evaluate, train, verdict
 
 
 def tiny_set(count: int, seed: int) -> Dataset:
@@ -87,3 +87,15 @@ def test_a_run_at_chance_says_why():
     assert "too few to learn" in verdict(0.105, 10, 31)
     assert "did not learn" in verdict(0.10, 10, 2000)
     assert verdict(0.6, 10, 31) == ""
+
+
+@pytest.mark.parametrize("images,batch_size", [(5000, 32), (33, 32), (34, 32), (20, 32), (64, 16), (3, 2)])
+def test_batches_per_epoch_counts_the_steps_an_epoch_runs(images, batch_size):
+    """The one count the progress bars use: what train() really yields per epoch (a last batch
+    of 1 is left out, a batch larger than the data is cut to it)."""
+    rng = np.random.default_rng(0)
+    data = Dataset(rng.standard_normal((images, 3, 8, 8)).astype(np.float32), rng.integers(0, 5, images), [])
+    network = Network([3, 8, 8], SMALL_CONVNET)
+    steps = list(train(network, data, data, epochs=1, batch_size=batch_size))
+    done = [r for r in steps if isinstance(r, BatchDone)]
+    assert len(done) == batches_per_epoch(images, batch_size) == done[-1].batches
