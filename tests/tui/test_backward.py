@@ -158,11 +158,11 @@ async def test_every_backward_stage_shows_its_step(size):
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
-def test_stepping_the_5x5_backward_in_tmux_shows_dw():
+def test_stepping_the_5x5_backward_in_tmux_shows_dw(tmp_path):
     server = f"cnn-tui-backward-{uuid.uuid4().hex[:8]}"
-    command = f"{sys.executable} -m tui.cli seed_conv_backward"
+    command = f"env PYTHONPATH={ROOT} {sys.executable} -m tui.cli seed_conv_backward"
 
-    tmux(server, "new-session", "-d", "-s", "a", "-x", "80", "-y", "24", "-c", str(ROOT), command)
+    tmux(server, "new-session", "-d", "-s", "a", "-x", "80", "-y", "24", "-c", str(tmp_path), command)
     try:
         assert "step 1 of 44" in screen_until(server, lambda text: "step 1 of 44" in text)
         tmux(server, "send-keys", "-t", "a", "Tab")

@@ -157,7 +157,7 @@ async def test_the_description_is_cut_with_an_ellipsis_on_a_short_terminal(app_f
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
-def test_installed_cnn_tui_lecture_in_tmux_reads_every_caption():
+def test_installed_cnn_tui_lecture_in_tmux_reads_every_caption(tmp_path):
     program = shutil.which("cnn-tui")
     if program is None:
         pytest.skip("cnn-tui is not installed (pip install -e .)")
@@ -179,7 +179,7 @@ def test_installed_cnn_tui_lecture_in_tmux_reads_every_caption():
 
     # The installed entry point, on this source tree's code.
     command = f"env PYTHONPATH={ROOT} {program} lecture"
-    tmux("new-session", "-d", "-s", "a", "-x", "100", "-y", "30", "-c", str(ROOT), command)
+    tmux("new-session", "-d", "-s", "a", "-x", "100", "-y", "30", "-c", str(tmp_path), command)
     try:
         for slide in slides:
             if slide.number > 1:

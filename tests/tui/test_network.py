@@ -340,7 +340,7 @@ async def test_help_and_the_palette_list_the_network_views_keys():
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
-def test_cnn_tui_opens_a_network_sample_in_a_real_terminal_and_steps_into_a_cell():
+def test_cnn_tui_opens_a_network_sample_in_a_real_terminal_and_steps_into_a_cell(tmp_path):
     server = f"cnn-tui-test-{uuid.uuid4().hex[:8]}"
     tmux(
         server,
@@ -353,8 +353,8 @@ def test_cnn_tui_opens_a_network_sample_in_a_real_terminal_and_steps_into_a_cell
         "-y",
         "30",
         "-c",
-        str(ROOT),
-        f"{sys.executable} -m tui.cli seed_convnet",
+        str(tmp_path),
+        f"env PYTHONPATH={ROOT} {sys.executable} -m tui.cli seed_convnet",
     )
     try:
         first = screen_until(server, lambda text: "mult-adds" in text and "18.9M" in text)
@@ -622,10 +622,10 @@ async def test_the_scale_line_ends_in_an_ellipsis_when_cut():
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
 @pytest.mark.parametrize("pause", [True, False])
-def test_quitting_a_training_run_really_ends_the_process(pause):
+def test_quitting_a_training_run_really_ends_the_process(pause, tmp_path):
     server = f"cnn-tui-test-{uuid.uuid4().hex[:8]}"
-    command = f"{sys.executable} -m tui.cli seed_convnet; echo exited-$?; sleep 30"
-    tmux(server, "new-session", "-d", "-s", "a", "-x", "80", "-y", "24", "-c", str(ROOT), command)
+    command = f"env PYTHONPATH={ROOT} {sys.executable} -m tui.cli seed_convnet; echo exited-$?; sleep 30"
+    tmux(server, "new-session", "-d", "-s", "a", "-x", "80", "-y", "24", "-c", str(tmp_path), command)
     try:
         screen_until(server, lambda text: "mult-adds" in text)
         tmux(server, "send-keys", "-t", "a", "r")

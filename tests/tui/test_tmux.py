@@ -36,11 +36,11 @@ def screen_until(server: str, wanted, seconds: float = 60.0) -> str:
     return text
 
 
-def test_nine_steps_in_a_real_terminal_show_the_feature_map():
+def test_nine_steps_in_a_real_terminal_show_the_feature_map(tmp_path):
     server = f"cnn-tui-test-{uuid.uuid4().hex[:8]}"
     program = shutil.which("cnn-tui")
-    command = program if program else f"{sys.executable} -m tui.cli"
-    tmux(server, "new-session", "-d", "-s", "a", "-x", "100", "-y", "30", "-c", str(ROOT), command)
+    command = f"env PYTHONPATH={ROOT} " + (program if program else f"{sys.executable} -m tui.cli")
+    tmux(server, "new-session", "-d", "-s", "a", "-x", "100", "-y", "30", "-c", str(tmp_path), command)
     try:
         first = screen_until(server, lambda text: "step 1 of 9" in text)
         assert "step 1 of 9" in first, first
