@@ -320,15 +320,18 @@ def validate(sample: Sample, where: str = "sample") -> None:
 
 
 def work(sample: Sample) -> tuple[int, int]:
-    """(steps, products) the trace of a valid sample would take, from the shapes alone.
+    """(steps, products) the trace of a valid sample would take, from the shapes alone, its
+    backward stages (engine.backward) included when it asks for them.
 
     A convolution step shows C·kh·kw products, a pooling step kh·kw taps; a
     batch-norm or ReLU step counts as one product.
     """
     shape = sample.input.shape
     steps = products = 0
+    shapes: list[tuple[Stage, tuple[int, ...], tuple[int, ...]]] = []
     for stage in sample.stages:
         out = stage_output_shape(stage, shape, stage.name)
+        shapes.append((stage, shape, out))
         n, c, h, w = shape
         if stage.op == "conv":
             count = int(np.prod(out))
@@ -345,6 +348,41 @@ def work(sample: Sample) -> tuple[int, int]:
             count = n * c * h * w
             steps, products = steps + count, products + count
         shape = out
+    if sample.backward is not None:
+        back_steps, back_products = backward_work(sample.backward, shapes)
+        steps, products = steps + back_steps, products + back_products
+    return steps, products
+
+
+def backward_work(spec: BackwardSpec, shapes: list[tuple[Stage, tuple[int, ...], tuple[int, ...]]]) -> tuple[int, int]:
+    """(steps, products) of the backward stages engine.backward.trace_backward makes for stages of these
+    (input, output) shapes: the loss, each stage's gradients (a sum over the positions a weight
+    touched, a dot product per input cell), and the SGD step of every parameter."""
+    steps = products = 0
+    if spec.loss is not None:
+        logits = int(np.prod(shapes[-1][2]))
+        steps, products = steps + logits, products + logits
+    for number, (stage, shape, out) in enumerate(shapes):
+        size, p = int(np.prod(shape)), stage.params
+        n, c = shape[:2]
+        if stage.op == "conv":
+            weights = p["kernel"].size + (0 if p["bias"] is None else len(p["bias"]))
+            positions = n * out[2] * out[3]
+            steps, products = steps + weights, products + weights * positions
+            if number > 0 or spec.input_gradient:
+                o, _, kh, kw = p["kernel"].shape
+                steps, products = steps + size, products + size * o * kh * kw
+        elif stage.op == "pool":
+            steps, products = steps + size, products + int(np.prod(out)) * p["size"][0] * p["size"][1]
+            weights = 0
+        elif stage.op == "batchnorm":
+            steps, products = steps + 2 * c + size, products + 3 * size
+            weights = 2 * c
+        else:
+            steps, products = steps + size, products + size
+            weights = 0
+        if spec.lr is not None:
+            steps, products = steps + weights, products + weights
     return steps, products
 
 
@@ -419,10 +457,10 @@ def parse(data: dict, where: str, folder: Path | None = None) -> Sample:
         stage = Stage(op_name, name, stage_params(op_name, table, shape[1], place))
         shape = stage_output_shape(stage, shape, place)
         sample.stages.append(stage)
-    check_work(sample, where)
     # A single op's own keys (a batch norm's momentum) are not the backward pass's.
     own = () if pipeline else OP_KEYS[ops[0]]
     sample.backward = parse_backward({k: v for k, v in data.items() if k not in own}, where, shape, ops)
+    check_work(sample, where)
     return sample
 
 

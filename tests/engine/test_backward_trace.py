@@ -104,6 +104,7 @@ def test_batch_path_agrees_on_the_golden_cases(case):
 def test_batch_path_agrees(sample):
     assume(ties_are_safe(sample))
     trace = sample.trace()
+    assert samples.work(sample)[0] == sum(len(stage.steps) for stage in trace.stages)  # the limit counts them all
     grads, new = batch_reference(sample)
     ours = gradients(trace)
     assert set(ours) == set(grads)
@@ -208,3 +209,17 @@ def test_edits_keep_the_backward_pass():
     grown = edits.resize(pooled, "input", "rows", 2)  # the output grows: grad_output no longer fits
     with pytest.raises(CnnError, match="grad_output has shape"):
         grown.trace()
+
+
+def test_the_step_limit_counts_the_backward_stages_too(tmp_path):
+    """A ReLU over 8 maps of 64×64: 32,768 forward steps fit the 50,000 of a trace, but not with
+    the backward's 32,768 more; without backward = true the same sample loads."""
+    rng = np.random.default_rng(0)
+    text = f'title = "big"\nop = "relu"\ninput = {rng.integers(-2, 3, (8, 64, 64)).tolist()}\n'
+    forward_only = tmp_path / "forward.toml"
+    forward_only.write_text(text)
+    assert samples.work(samples.load(forward_only)) == (32_768, 32_768)
+    both = tmp_path / "both.toml"
+    both.write_text("backward = true\n" + text)
+    with pytest.raises(CnnError, match="would take 65,536 steps; the step-by-step view is limited to 50,000"):
+        samples.load(both)
