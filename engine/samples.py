@@ -320,11 +320,13 @@ def validate(sample: Sample, where: str = "sample") -> None:
 
 
 def work(sample: Sample) -> tuple[int, int]:
-    """(steps, products) the trace of a valid sample would take, from the shapes alone, its
-    backward stages (engine.backward) included when it asks for them.
+    """(steps, products) the trace of a valid sample would take, from the shapes alone.
 
     A convolution step shows C·kh·kw products, a pooling step kh·kw taps; a
-    batch-norm or ReLU step counts as one product.
+    batch-norm or ReLU step counts as one product. The steps count the backward
+    stages too when the sample asks for them; the products are the forward
+    stages' (a backward shows about twice as many: dW's are the forward's, dX's
+    as many again; the network view's dW bridge on conv1 shows 147,456 in all).
     """
     shape = sample.input.shape
     steps = products = 0
@@ -349,41 +351,29 @@ def work(sample: Sample) -> tuple[int, int]:
             steps, products = steps + count, products + count
         shape = out
     if sample.backward is not None:
-        back_steps, back_products = backward_work(sample.backward, shapes)
-        steps, products = steps + back_steps, products + back_products
+        steps += backward_steps(sample.backward, shapes)
     return steps, products
 
 
-def backward_work(spec: BackwardSpec, shapes: list[tuple[Stage, tuple[int, ...], tuple[int, ...]]]) -> tuple[int, int]:
-    """(steps, products) of the backward stages engine.backward.trace_backward makes for stages of these
-    (input, output) shapes: the loss, each stage's gradients (a sum over the positions a weight
-    touched, a dot product per input cell), and the SGD step of every parameter."""
-    steps = products = 0
-    if spec.loss is not None:
-        logits = int(np.prod(shapes[-1][2]))
-        steps, products = steps + logits, products + logits
-    for number, (stage, shape, out) in enumerate(shapes):
+def backward_steps(spec: BackwardSpec, shapes: list[tuple[Stage, tuple[int, ...], tuple[int, ...]]]) -> int:
+    """Steps of the backward stages engine.backward.trace_backward makes for stages of these (input,
+    output) shapes: the loss, each stage's gradients (one step per weight, bias and input cell; batch
+    norm adds a sum per channel for dγ and dβ) and the SGD step of every parameter."""
+    steps = 0 if spec.loss is None else int(np.prod(shapes[-1][2]))
+    for number, (stage, shape, _out) in enumerate(shapes):
         size, p = int(np.prod(shape)), stage.params
-        n, c = shape[:2]
+        weights = 0
         if stage.op == "conv":
             weights = p["kernel"].size + (0 if p["bias"] is None else len(p["bias"]))
-            positions = n * out[2] * out[3]
-            steps, products = steps + weights, products + weights * positions
-            if number > 0 or spec.input_gradient:
-                o, _, kh, kw = p["kernel"].shape
-                steps, products = steps + size, products + size * o * kh * kw
-        elif stage.op == "pool":
-            steps, products = steps + size, products + int(np.prod(out)) * p["size"][0] * p["size"][1]
-            weights = 0
+            steps += weights + (size if number > 0 or spec.input_gradient else 0)
         elif stage.op == "batchnorm":
-            steps, products = steps + 2 * c + size, products + 3 * size
-            weights = 2 * c
+            weights = 2 * shape[1]
+            steps += weights + size
         else:
-            steps, products = steps + size, products + size
-            weights = 0
+            steps += size
         if spec.lr is not None:
-            steps, products = steps + weights, products + weights
-    return steps, products
+            steps += weights
+    return steps
 
 
 def check_work(sample: Sample, where: str) -> None:

@@ -7,9 +7,11 @@ import itertools
 import numpy as np
 import pytest
 
+from engine import samples
 from engine.errors import CnnError
-from engine.network import Network
-from engine.network.bridge import bridge
+from engine.network import Network, load
+from engine.network.bridge import bridge, weight_gradient
+from engine.network.inspect import view_batch
 
 
 def small_network() -> Network:
@@ -66,3 +68,14 @@ def test_a_batch_too_large_for_one_trace_is_cut_to_the_most_images_that_fit():
     trace = link.sample.trace()
     assert len(trace) == batchnorm_steps(1, images * 32 * 32)
     assert trace[link.step].out_index == (images - 1, 0, 31, 31)  # the last image kept, its last cell
+
+
+@pytest.mark.parametrize("name", ["conv1", "conv2"])
+def test_the_weight_gradient_bridge_fits_the_limits_for_the_view_batch(name):
+    """The network view's d on either conv layer of the lecture's network: the view's 8 images, the
+    backward stages counted in the step limit (conv1: 8,192 forward steps and 9 for dW)."""
+    network = load("seed_convnet")
+    x, labels = view_batch(network)
+    layer = next(layer for layer in network.layers if layer.name == name)
+    bridge = weight_gradient(network, x, labels, layer, 0, 0)
+    assert samples.work(bridge.sample)[0] == sum(len(stage.steps) for stage in bridge.sample.trace().stages)
