@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import CnnError
+from engine.network.inspect import look
+from engine.network.loss import cross_entropy
 from engine.network.model import BatchNorm, Conv, Layer, Network, Pool
 from engine.samples import Sample, Stage, validate
 from engine.shapes import MAX_STEPS, output_size, output_size_formula, window_span
@@ -211,18 +213,11 @@ def weight_gradient(
     are restored afterwards: nothing about the network changes.
     """
     from engine.backward import BackwardSpec
-    from engine.network.loss import cross_entropy
 
-    kept = {key: value.copy() for key, value in network.state.items() if ".running_" in key}
-    try:
-        _, acts = network.forward(images, training=True, activations=True)
-        index = network.layers.index(layer)
-        logits = acts[network.layers[-1].name]
-        _, dout = cross_entropy(logits, np.asarray(labels))
-        dout, grads = network.backward_to(dout, index)
-    finally:
-        for key, value in kept.items():
-            network.state[key][...] = value
+    logits, acts = look(network, images)  # the running statistics stay as they were
+    index = network.layers.index(layer)
+    _, dout = cross_entropy(logits, np.asarray(labels))
+    dout, grads = network.backward_to(dout, index)
     layer_input = images if index == 0 else acts[network.layers[index - 1].name]
     upstream = np.asarray(dout, np.float64).transpose(0, 3, 1, 2)[:, o : o + 1]  # NHWC -> (N, 1, H', W')
     weight = np.asarray(network.state[layer.key("weight")][o : o + 1, c : c + 1], np.float64)

@@ -77,5 +77,8 @@ def test_the_weight_gradient_bridge_fits_the_limits_for_the_view_batch(name):
     network = load("seed_convnet")
     x, labels = view_batch(network)
     layer = next(layer for layer in network.layers if layer.name == name)
+    before = {key: value.copy() for key, value in network.state.items()}
     bridge = weight_gradient(network, x, labels, layer, 0, 0)
     assert samples.work(bridge.sample)[0] == sum(len(stage.steps) for stage in bridge.sample.trace().stages)
+    for key, value in before.items():  # nothing about the network changes, its running statistics included
+        np.testing.assert_array_equal(network.state[key], value, err_msg=key)
