@@ -76,11 +76,12 @@ def run(args: argparse.Namespace) -> int:
     console.print(table)
     console.print(
         "forward: training-mode batch norm; training step: forward, cross-entropy, backward, SGD; "
-        "not fused: every layer on its own, without the conv → batch norm → ReLU → max-pool blocks; "
-        "each path takes turns with PyTorch in a rotation of its own, so each row's PyTorch time is its own"
+        "not fused: every layer on its own, without the conv → batch norm → ReLU → max-pool blocks"
     )
     if result.torch_forward_seconds is None:
         console.print("PyTorch is not installed (or --no-torch): no comparison")
+    elif result.layer_torch_forward_seconds is not None:
+        console.print("each path takes turns with PyTorch in a rotation of its own: each row has its own PyTorch time")
     console.print(
         f"machine's best float32 matrix multiply (numpy, 1024²): {result.matmul_gflops:.1f} GFLOP/s (the peak)"
     )
