@@ -120,3 +120,6 @@ def test_bench_times_pytorch_beside_ours(tmp_path):
 
     result = run_bench(Network([3, 8, 8], SMALL_CONVNET, seed=0), batch_size=4, repeats=1)
     assert result.torch_forward_seconds > 0 and result.forward_ratio > 0 and result.step_ratio > 0
+    # the layer-by-layer path took turns with PyTorch in a rotation of its own, with its own PyTorch times
+    assert result.layer_torch_forward_seconds > 0 and result.layer_torch_step_seconds > 0
+    assert result.layer_forward_ratio == result.layer_forward_seconds / result.layer_torch_forward_seconds
