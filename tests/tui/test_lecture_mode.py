@@ -157,7 +157,7 @@ async def test_the_description_is_cut_with_an_ellipsis_on_a_short_terminal(app_f
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
-def test_installed_cnn_tui_lecture_in_tmux_reads_every_caption(tmp_path):
+def test_installed_cnn_tui_lecture_in_tmux_reads_every_caption():
     program = shutil.which("cnn-tui")
     if program is None:
         pytest.skip("cnn-tui is not installed (pip install -e .)")
@@ -178,8 +178,9 @@ def test_installed_cnn_tui_lecture_in_tmux_reads_every_caption(tmp_path):
         return text
 
     # The installed entry point, on this source tree's code.
-    command = f"env PYTHONPATH={ROOT} {program} lecture"
-    tmux("new-session", "-d", "-s", "a", "-x", "100", "-y", "30", "-c", str(tmp_path), command)
+    # The shell outlives the program, so that a crash leaves its traceback on the screen to read.
+    command = f"env PYTHONPATH={ROOT} {program} lecture; echo exited-$?; sleep 60"
+    tmux("new-session", "-d", "-s", "a", "-x", "100", "-y", "30", "-c", str(ROOT), command)
     try:
         for slide in slides:
             if slide.number > 1:
@@ -189,6 +190,7 @@ def test_installed_cnn_tui_lecture_in_tmux_reads_every_caption(tmp_path):
             text = screen_until(wanted)
             assert wanted in text, text
         tmux("send-keys", "-t", "a", "q")
+        assert "exited-0" in screen_until("exited-"), "cnn-tui lecture did not quit cleanly"
     finally:
         subprocess.run(["tmux", "-L", server, "kill-server"], capture_output=True)
 
