@@ -32,9 +32,10 @@ the same numbers — forward, running statistics, every gradient — with:
 - **The max-pool backward in cache-sized chunks**: dz = a·dy + k₂·z + k₀ is
   formed in place, window tap by tap, over chunks of rows small enough that the
   seven passes over a chunk run in a core's L2 cache.
-- **The input gradient in (n, y, x) order**: dz is reordered once, then one GEMM
-  per kernel tap is added into the tap's view of the padded input, whose rows
-  are then contiguous.
+- **The input gradient gathered** (layers.gather_input_gradient, stride 1): dz's
+  rows go from pool order straight into a grid bordered by the kernel's reach;
+  one GEMM gives every tap's share and one einsum sums what lands on each input
+  position. Other strides scatter tap by tap (layers.scatter_input_gradient).
 - **No allocation in the hot loop**: the im2col matrix, the padded input, the
   conv output, pooled maps and the input gradient live in a Workspace reused
   from step to step (training only: an eval-mode forward keeps nothing);
@@ -262,7 +263,7 @@ class ConvBlock:
         grad *= scale
         # k0 adds k0 ⊗ (column sums of cols) to dW, nothing when the columns were centred: without
         # an input gradient to compute, it is left out of dz (one pass over z fewer)
-        self._scatter(z, pooled, grad, k2, None if centred_cols and not need_dx else k0)
+        self._max_pool_backward(z, pooled, grad, k2, None if centred_cols and not need_dx else k0)
         dz = z  # now the gradient of sign·(conv output)
         grads: dict[str, np.ndarray] = {}
         if few:
@@ -284,7 +285,7 @@ class ConvBlock:
     #: masks stay in a core's L2 cache through the seven passes made over them
     CHUNK = 65536
 
-    def _scatter(
+    def _max_pool_backward(
         self, z: np.ndarray, pooled: np.ndarray, grad: np.ndarray, k2: np.ndarray, k0: np.ndarray | None
     ) -> None:
         """z (taps·P, O) in pool order, pooled and grad (P, O) -> dz = k2·z + k0 (k0 None: 0) in place, plus
